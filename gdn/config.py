@@ -1,0 +1,151 @@
+"""One flat training configuration. The defaults are the paper's values (Sec. 4.1) and the official code's
+(``shared/reference/official_gdn.md``); profiles override a few of them for small machines.
+
+    cfg = resolve("cpu", {"framework": "weight", "steps": "200"})
+
+Unknown keys and values of the wrong type are errors that list what is allowed. The resolved config is
+saved beside every run and inside every checkpoint.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+__all__ = ["Config", "PROFILES", "resolve", "ConfigError"]
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class Config:
+    # -- method (Sec. 3.4 and 4.3) --
+    framework: str = "det"  # "det" (the paper), "weight" (hole-weighted L1) or "adv" (L1 + scalar GAN)
+    detector_loss: str = "focal"  # "ce" (Eq. 4), "bce" (Eq. 5) or "focal" (Eq. 6)
+    gamma: float = 2.0  # focal loss focusing parameter (Sec. 4.1)
+    weight_mapping: str = "exp"  # "linear" (W = 1 + V) or "exp" (W = base ** V), Sec. 3.4.3
+    exp_base: float = 10.0  # base of the exponential mapping (Sec. 4.1)
+    hole_weight: float = 6.0  # Weight framework: L1 weight on holes (Sec. 4.3, as PConv)
+    valid_weight: float = 1.0  # Weight framework: L1 weight on valid pixels
+    adv_weight: float = 0.1  # Adv framework: weight of the adversarial term against L1 weight 1 (EdgeConnect's example)
+    # -- networks (Sec. 3.3) --
+    width: int = 64  # generator channels of the first layer; 64 is the paper's network (10,779,328 parameters)
+    res_blocks: int = 8  # residual blocks in the generator
+    # -- optimisation (Sec. 4.1, official config.yml) --
+    size: int = 256  # training resolution, images and masks resized to size x size
+    batch_size: int = 8
+    lr: float = 1e-4  # generator Adam learning rate
+    d_lr: float = 1e-5  # detector/discriminator learning rate (official LR x D2G_LR = 0.1)
+    beta1: float = 0.0
+    beta2: float = 0.9
+    epochs: int = 100  # used when steps == 0
+    steps: int = 0  # total generator steps; 0 means epochs x (dataset size // batch_size)
+    seed: int = 10  # the official seed
+    # -- data --
+    train_data: str = "builtin"  # "builtin" (scikit-image photos) or a folder / file list of images
+    test_data: str = "builtin"
+    train_masks: str = "random"  # "random" (free-form irregular masks) or a folder / file list of mask images
+    invert_masks: bool = False  # mask files use black = hole
+    builtin_train: int = 2048  # random crops drawn from the built-in training photos per epoch
+    builtin_test: int = 64  # crops of the built-in test photos
+    num_workers: int = 2
+    # -- engine --
+    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
+    precision: str = "fp32"  # "fp32" or "bf16" (autocast)
+    channels_last: bool = False
+    compile: bool = False  # torch.compile the networks
+    deterministic: bool = False  # torch.use_deterministic_algorithms (needed for bit-exact resume on GPU)
+    log_every: int = 50  # steps between CSV log rows
+    sample_every: int = 500  # steps between sample grids
+    save_every: int = 7500  # steps between kept checkpoints (official SAVE_INTERVAL); last.pt is refreshed at each
+    eval_every: int = 0  # steps between validation PSNR rows (0: only at the end)
+    eval_per_bin: int = 4  # masks per ratio bin in the validation mask bank
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+CHOICES = {
+    "framework": ("det", "weight", "adv"),
+    "detector_loss": ("ce", "bce", "focal"),
+    "weight_mapping": ("linear", "exp"),
+    "precision": ("fp32", "bf16"),
+}
+
+# Profiles: small presets for small machines. "paper" is the defaults (GPU, real data).
+PROFILES: dict[str, dict[str, Any]] = {
+    # CI: seconds. A tiny network on 64 px crops; exercises every code path, learns little.
+    "smoke": dict(size=64, width=16, res_blocks=2, batch_size=4, steps=20, builtin_train=32, builtin_test=8,
+                  num_workers=0, log_every=5, sample_every=10, save_every=10, eval_per_bin=1),
+    # The default of `make book` on 2 CPU cores: each of the book's seven training runs takes a few minutes.
+    "cpu": dict(size=64, width=32, res_blocks=8, batch_size=8, steps=400, builtin_train=3200, builtin_test=48,
+                num_workers=1, log_every=20, sample_every=100, save_every=200, eval_per_bin=8),
+    "paper": dict(),
+}
+
+
+_TYPES = typing.get_type_hints(Config)
+
+
+def _coerce(name: str, value: Any, typ: type) -> Any:
+    if isinstance(value, str) and typ is not str:
+        text = value.strip()
+        try:
+            if typ is bool:
+                if text.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if text.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError
+            return typ(text)
+        except ValueError:
+            raise ConfigError(f"config key {name!r} expects {typ.__name__}, got {value!r}") from None
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+        raise ConfigError(f"config key {name!r} expects {typ.__name__}, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def resolve(profile: str = "paper", overrides: dict[str, Any] | None = None) -> Config:
+    """The paper's defaults, then the profile, then ``overrides`` (strings are parsed to the field's type)."""
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
+    types = {f.name: _TYPES[f.name] for f in fields(Config)}
+    values: dict[str, Any] = {}
+    for source in (PROFILES[profile], overrides or {}):
+        for key, value in source.items():
+            if key not in types:
+                raise ConfigError(f"unknown config key {key!r}; allowed keys: {', '.join(types)}")
+            values[key] = _coerce(key, value, types[key])
+    cfg = Config(**values)
+    validate(cfg)
+    return cfg
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    """Rebuild a Config saved with a run or checkpoint; keys this version does not know are errors."""
+    return resolve("paper", data)
+
+
+def validate(cfg: Config) -> None:
+    for key, allowed in CHOICES.items():
+        if getattr(cfg, key) not in allowed:
+            raise ConfigError(f"config key {key!r} must be one of {allowed}, got {getattr(cfg, key)!r}")
+    if cfg.size % 4:
+        raise ConfigError(f"size must be a multiple of 4 (two stride-2 stages), got {cfg.size}")
+    if cfg.weight_mapping == "exp" and not cfg.exp_base > 1:
+        raise ConfigError(f"exp_base must be > 1, got {cfg.exp_base}")
+    for key in ("width", "batch_size", "size", "log_every", "sample_every", "save_every"):
+        if getattr(cfg, key) <= 0:
+            raise ConfigError(f"{key} must be positive, got {getattr(cfg, key)}")
+    for key in ("steps", "epochs", "res_blocks", "num_workers", "eval_every", "eval_per_bin"):
+        if getattr(cfg, key) < 0:
+            raise ConfigError(f"{key} must be >= 0, got {getattr(cfg, key)}")

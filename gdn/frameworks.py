@@ -1,0 +1,116 @@
+"""The three training frameworks compared in Sec. 4.3, each one training step:
+
+- ``"weight"``: the generator alone, hole-weighted L1 (6 on holes, 1 elsewhere);
+- ``"adv"``: L1 plus the adversarial loss of a discriminator that outputs one scalar per image;
+- ``"det"``: the paper (Eq. 8): the detector learns ``detector_loss(Det(I_out), M)``; the generator learns
+  ``weighted_l1(I_out, I_gt, weight_map(Det(I_out)))`` with the weight *not* detached.
+
+G and the critic (detector or discriminator) are updated together from one forward pass, as the official
+code does, and each network's gradient comes only from its own loss: ``backward(inputs=...)`` routes the
+generator's loss to the generator's parameters and the critic's loss to the critic's.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from torch import nn
+
+from .config import Config
+from .losses import (adversarial_d_loss, adversarial_g_loss, detector_loss, hole_weighted_l1, weight_map,
+                     weighted_l1)
+from .networks import Detector, Discriminator, Generator
+
+__all__ = ["FRAMEWORKS", "Framework", "build_critic"]
+
+FRAMEWORKS = ("weight", "adv", "det")
+
+
+def build_critic(framework: str) -> nn.Module | None:
+    """The second network of a framework: Det's detector, Adv's discriminator, none for Weight."""
+    return {"det": Detector, "adv": Discriminator, "weight": lambda: None}[framework]()
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    # DistributedDataParallel and torch.compile both wrap the real module; checkpoints hold the real one.
+    module = getattr(module, "_orig_mod", module)
+    return getattr(module, "module", module)
+
+
+class Framework(nn.Module):
+    """A generator, its critic and their Adam optimisers (Sec. 4.1: lr 1e-4 / 1e-5, betas (0, 0.9))."""
+
+    def __init__(self, cfg: Config, generator: nn.Module | None = None, critic: nn.Module | None = None):
+        super().__init__()
+        if cfg.framework not in FRAMEWORKS:
+            raise ValueError(f"unknown framework {cfg.framework!r}; choose one of {FRAMEWORKS}")
+        self.cfg = cfg
+        self.generator = generator if generator is not None else Generator(cfg.width, cfg.res_blocks)
+        self.critic = critic if critic is not None else build_critic(cfg.framework)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)
+        self.opt_d = (torch.optim.Adam(self.critic.parameters(), lr=cfg.d_lr, betas=betas)
+                      if self.critic is not None else None)
+
+    def autocast(self, device: torch.device):
+        if self.cfg.precision == "bf16":
+            return torch.autocast(device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def losses(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Forward pass and every loss of one step. ``loss_g`` trains G; ``loss_d`` (absent for Weight)
+        trains the critic. Other entries are for logging only."""
+        cfg = self.cfg
+        # image (B,3,H,W) in [0,1]; mask (B,1,H,W), 1 = hole
+        pred = self.generator(image, mask)  # (B,3,H,W) raw output I_out; losses use it, not the composite
+        out: dict[str, torch.Tensor] = {"pred": pred, "l1": (pred - image).abs().mean().detach()}
+        if cfg.framework == "weight":
+            out["loss_g"] = hole_weighted_l1(pred, image, mask, cfg.hole_weight, cfg.valid_weight)
+        elif cfg.framework == "det":
+            prob = self.critic(pred)  # (B,1,H,W) valuation V; on I_out, never on I_gt (official code)
+            out["loss_d"] = detector_loss(prob.float(), mask, cfg.detector_loss, cfg.gamma)
+            weight = weight_map(prob.float(), cfg.weight_mapping, cfg.exp_base)  # not detached: Eq. 8
+            out["loss_g"] = weighted_l1(pred.float(), image, weight)
+            out["prob"] = prob
+        else:  # adv: one critic pass over ground truth and prediction; (B,) logits each
+            logits = self.critic(torch.cat([image, pred], dim=0)).float()
+            real, fake = logits.chunk(2)
+            out["loss_d"] = adversarial_d_loss(real, fake)
+            out["adv_g"] = adversarial_g_loss(fake)
+            out["loss_g"] = (pred.float() - image).abs().mean() + cfg.adv_weight * out["adv_g"]
+        return out
+
+    def step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """One simultaneous update of G and its critic. Returns detached scalar losses (no host sync)."""
+        image, mask = batch["image"], batch["mask"]
+        g_params = [p for p in self.generator.parameters() if p.requires_grad]
+        self.opt_g.zero_grad(set_to_none=True)
+        if self.opt_d is not None:
+            self.opt_d.zero_grad(set_to_none=True)
+        with self.autocast(image.device):
+            out = self.losses(image, mask)
+        if self.critic is None:
+            out["loss_g"].backward(inputs=g_params)
+        else:
+            # G's loss reaches G through the critic (Det: the weight map) but must not train the critic,
+            # and the critic's loss must not train G: two backward passes over one graph, each restricted.
+            out["loss_g"].backward(inputs=g_params, retain_graph=True)
+            out["loss_d"].backward(inputs=[p for p in self.critic.parameters() if p.requires_grad])
+            self.opt_d.step()
+        self.opt_g.step()
+        return {k: v.detach() for k, v in out.items() if v.dim() == 0}
+
+    # Checkpoint parts: the real (unwrapped) modules and both optimisers.
+    def state(self) -> dict:
+        state = {"generator": _unwrap(self.generator).state_dict(), "opt_g": self.opt_g.state_dict()}
+        if self.critic is not None:
+            state["critic"] = _unwrap(self.critic).state_dict()
+            state["opt_d"] = self.opt_d.state_dict()
+        return state
+
+    def load_state(self, state: dict) -> None:
+        _unwrap(self.generator).load_state_dict(state["generator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        if self.critic is not None:
+            _unwrap(self.critic).load_state_dict(state["critic"])
+            self.opt_d.load_state_dict(state["opt_d"])

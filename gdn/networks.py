@@ -1,0 +1,151 @@
+"""The networks of the paper (Sec. 3.3): the generator, the pixel-wise artifact detector, and the
+scalar-output discriminator that the Adv framework of Sec. 4.3 trains instead of the detector.
+
+Layer tables follow the official TensorFlow code (see ``shared/reference/official_gdn.md``, Sec. 2-3):
+no conv bias and affine instance norm in the generator, Xavier-uniform initialisation, a 2-class softmax
+head on the detector. At the defaults ``Generator`` has 10,779,328 parameters and ``Detector`` 2,267,490.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+__all__ = ["Generator", "Detector", "Discriminator", "count_parameters", "corrupt"]
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def corrupt(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The corrupted input of Sec. 3.1, ``I_in = I_gt * (1 - M) + M``: holes are filled white."""
+    return image * (1 - mask) + mask
+
+
+def _xavier(module: nn.Module) -> None:
+    # The official code initialises every conv and deconv with Glorot-uniform weights and zero bias.
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def _conv_in_relu(c_in: int, c_out: int, k: int, stride: int = 1, reflect: int = 0, zero: int = 0):
+    layers: list[nn.Module] = []
+    if reflect:
+        layers.append(nn.ReflectionPad2d(reflect))
+    layers += [
+        nn.Conv2d(c_in, c_out, k, stride=stride, padding=zero, bias=False),
+        nn.InstanceNorm2d(c_out, affine=True, eps=1e-5),
+        nn.ReLU(inplace=True),
+    ]
+    return layers
+
+
+class ResBlock(nn.Module):
+    """Residual block of the generator: dilated (2) 3x3 conv, IN, ReLU, plain 3x3 conv, IN; ``x + F(x)``
+    with no activation after the sum (official ``resblock``)."""
+
+    def __init__(self, channels: int, dilation: int = 2):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(dilation),
+            nn.Conv2d(channels, channels, 3, dilation=dilation, bias=False),
+            nn.InstanceNorm2d(channels, affine=True, eps=1e-5),
+            nn.ReLU(inplace=True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=False),
+            nn.InstanceNorm2d(channels, affine=True, eps=1e-5),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class Generator(nn.Module):
+    """The generator G of Sec. 3.3.1: an EdgeConnect-style encoder, 8 dilated residual blocks, decoder.
+
+    ``width`` is the channel count of the first layer (the paper's 64); smaller widths give the CPU
+    profiles a cheaper network of the same shape. ``forward(image, mask)`` builds the corrupted input
+    itself (Sec. 3.1), so pixels of ``image`` under the hole never reach the network.
+    """
+
+    def __init__(self, width: int = 64, res_blocks: int = 8):
+        super().__init__()
+        w = width
+        self.width, self.res_blocks = width, res_blocks
+        self.encoder = nn.Sequential(
+            *_conv_in_relu(4, w, 7, reflect=3),
+            *_conv_in_relu(w, 2 * w, 4, stride=2, zero=1),
+            *_conv_in_relu(2 * w, 4 * w, 4, stride=2, zero=1),
+        )
+        self.middle = nn.Sequential(*[ResBlock(4 * w) for _ in range(res_blocks)])
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(4 * w, 2 * w, 4, stride=2, padding=1, bias=False),
+            nn.InstanceNorm2d(2 * w, affine=True, eps=1e-5),
+            nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1, bias=False),
+            nn.InstanceNorm2d(w, affine=True, eps=1e-5),
+            nn.ReLU(inplace=True),
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(w, 3, 7, bias=False),
+        )
+        _xavier(self)
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # image (B,3,H,W) in [0,1]; mask (B,1,H,W), 1 = hole; H, W multiples of 4
+        x = torch.cat([corrupt(image, mask), mask], dim=1)  # (B,4,H,W)
+        x = self.decoder(self.middle(self.encoder(x)))
+        return (torch.tanh(x) + 1) / 2  # (B,3,H,W) raw prediction I_out in [0,1]
+
+
+def _same_pad_4(stride: int) -> nn.Module:
+    # TF 'SAME' for a 4x4 kernel: stride 1 pads 1 before and 2 after; stride 2 on even sizes pads 1/1.
+    return nn.ZeroPad2d((1, 2, 1, 2) if stride == 1 else (1, 1, 1, 1))
+
+
+def _detector_trunk() -> nn.Sequential:
+    """The five 4x4 convs of the detector (Sec. 3.3.2): 32, 64, 128/s2, 256/s2, 256, LeakyReLU 0.2."""
+    layers: list[nn.Module] = []
+    for c_in, c_out, s in [(3, 32, 1), (32, 64, 1), (64, 128, 2), (128, 256, 2), (256, 256, 1)]:
+        layers += [_same_pad_4(s), nn.Conv2d(c_in, c_out, 4, stride=s), nn.LeakyReLU(0.2, inplace=True)]
+    return nn.Sequential(*layers)
+
+
+class Detector(nn.Module):
+    """The pixel-wise artifact detector Det of Sec. 3.3.2: seven layers (five convs, two deconvs, no norm,
+    no activation between the deconvs) and a 2-class softmax. ``forward`` returns the valuation V of
+    Sec. 3.2, the per-pixel probability of the artifact (hole) class."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = _detector_trunk()
+        self.head = nn.Sequential(
+            nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1),
+            nn.ConvTranspose2d(128, 2, 4, stride=2, padding=1),
+        )
+        _xavier(self)
+
+    def logits(self, image: torch.Tensor) -> torch.Tensor:
+        return self.head(self.trunk(image))  # (B,2,H,W): channel 1 = artifact
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        # image (B,3,H,W) in [0,1] -> V (B,1,H,W) in [0,1]
+        return torch.softmax(self.logits(image), dim=1)[:, 1:2]
+
+
+class Discriminator(nn.Module):
+    """The Adv framework's discriminator (Sec. 4.3): the detector's trunk, a 1x1 conv to one logit per
+    location, then the average over locations, so the generator sees one scalar per image (the "average
+    strategy" that Sec. 3.2 argues loses the artifacts' positions). Returns logits of shape (B,)."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = _detector_trunk()
+        self.out = nn.Conv2d(256, 1, 1)
+        _xavier(self)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.out(self.trunk(image)).mean(dim=(1, 2, 3))  # (B,) real/fake logit
