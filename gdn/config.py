@@ -61,7 +61,8 @@ class Config:
     deterministic: bool = False  # torch.use_deterministic_algorithms (needed for bit-exact resume on GPU)
     log_every: int = 50  # steps between CSV log rows
     sample_every: int = 500  # steps between sample grids
-    save_every: int = 7500  # steps between kept checkpoints (official SAVE_INTERVAL); last.pt is refreshed at each
+    save_every: int = 1000  # steps between refreshes of DIR/last.pt (also written at the end and on Ctrl-C)
+    keep_every: int = 7500  # steps between kept checkpoints DIR/step_XXXXXXX.pt (official SAVE_INTERVAL)
     eval_every: int = 0  # steps between validation PSNR rows (0: only at the end)
     eval_per_bin: int = 4  # masks per ratio bin in the validation mask bank
 
@@ -83,10 +84,10 @@ CHOICES = {
 PROFILES: dict[str, dict[str, Any]] = {
     # CI: seconds. A tiny network on 64 px crops; exercises every code path, learns little.
     "smoke": dict(size=64, width=16, res_blocks=2, batch_size=4, steps=20, builtin_train=32, builtin_test=8,
-                  num_workers=0, log_every=5, sample_every=10, save_every=10, eval_per_bin=1),
+                  num_workers=0, log_every=5, sample_every=10, save_every=10, keep_every=10, eval_per_bin=1),
     # The default of `make book` on 2 CPU cores: each of the book's seven training runs takes a few minutes.
     "cpu": dict(size=64, width=32, res_blocks=8, batch_size=8, steps=400, builtin_train=3200, builtin_test=48,
-                num_workers=1, log_every=20, sample_every=100, save_every=200, eval_per_bin=8),
+                num_workers=1, log_every=20, sample_every=100, save_every=100, keep_every=400, eval_per_bin=8),
     "paper": dict(),
 }
 
@@ -143,7 +144,7 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"size must be a multiple of 4 (two stride-2 stages), got {cfg.size}")
     if cfg.weight_mapping == "exp" and not cfg.exp_base > 1:
         raise ConfigError(f"exp_base must be > 1, got {cfg.exp_base}")
-    for key in ("width", "batch_size", "size", "log_every", "sample_every", "save_every"):
+    for key in ("width", "batch_size", "size", "log_every", "sample_every", "save_every", "keep_every"):
         if getattr(cfg, key) <= 0:
             raise ConfigError(f"{key} must be positive, got {getattr(cfg, key)}")
     for key in ("steps", "epochs", "res_blocks", "num_workers", "eval_every", "eval_per_bin"):

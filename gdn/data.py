@@ -1,0 +1,308 @@
+"""Images for training and evaluation: reading, the paper's resizing, folders, built-in photos, masked pairs.
+
+Paper Sec. 4.1: images (and masks) are resized to 256 x 256; the official code (EdgeConnect's loader,
+reference/official_gdn.md Sec. 12.5) centre-crops to a square first. Batches are LaMa-style dicts:
+``{"image": (B,3,H,W) float [0,1], "mask": (B,1,H,W) float {0,1}, 1 = hole}`` (contract: Conventions).
+"""
+from __future__ import annotations
+
+import threading
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch.utils.data import Dataset
+
+from .masks import check_mask, list_files, random_mask, resize_mask
+
+__all__ = [
+    "IMAGE_EXTS", "TRAIN_PHOTOS", "TEST_PHOTOS", "load_image", "to_square", "to_tensor",
+    "ImageFolder", "BuiltinPhotos", "InpaintingDataset",
+]
+
+IMAGE_EXTS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+# PIL errors that mean "this file is not a readable image" (truncated data raises OSError, odd headers
+# SyntaxError or ValueError, huge dimensions DecompressionBombError)
+_READ_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Single images
+# --------------------------------------------------------------------------------------------------------
+
+def _pil_to_rgb(im: Image.Image) -> np.ndarray:
+    """(H,W,3) uint8 RGB from a PIL image of any mode."""
+    mode = im.mode
+    if mode.startswith("I;16") or mode == "I":
+        # 16-bit (PIL opens 16-bit grayscale PNG/TIFF as I;16 or I): scale 0..65535 to 0..255, rounding
+        a = np.asarray(im, dtype=np.float64)
+        a = np.clip(np.rint(a / 257.0), 0, 255).astype(np.uint8)
+        return np.repeat(a[:, :, None], 3, axis=2)
+    if mode == "F":
+        # float images have no agreed range: [0,1] if they fit, otherwise 8-bit values
+        a = np.asarray(im, dtype=np.float64)
+        a = a * 255.0 if np.nanmax(a) <= 1.0 else a
+        a = np.clip(np.rint(np.nan_to_num(a)), 0, 255).astype(np.uint8)
+        return np.repeat(a[:, :, None], 3, axis=2)
+    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info):
+        # transparent pixels are composited onto white: what a viewer shows for a transparent PNG, and the
+        # same fill the corrupted input uses for holes
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+    return np.asarray(im.convert("RGB"))
+
+
+def load_image(path) -> np.ndarray:
+    """Read an image file as (H, W, 3) uint8 RGB, whatever its mode.
+
+    Gray and palette images are expanded to RGB; an alpha channel is composited onto white; 16-bit images
+    are scaled to 8 bits; the EXIF orientation of photos is applied. A missing or corrupt file raises
+    ``ValueError("{path}: cannot read image (reason)")``.
+    """
+    try:
+        with Image.open(path) as im:
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            # np.asarray of a PIL image is read-only; callers get an ordinary writable array
+            return np.require(_pil_to_rgb(im), np.uint8, ["C", "W"])
+    except FileNotFoundError:
+        raise ValueError(f"{path}: cannot read image (no such file)") from None
+    except _READ_ERRORS as e:
+        raise ValueError(f"{path}: cannot read image ({type(e).__name__}: {e})") from None
+
+
+def to_square(img: np.ndarray, size: int) -> np.ndarray:
+    """The paper's resizing (Sec. 4.1): centre-crop to a square, then resize to ``size`` x ``size``.
+
+    Resizing uses PIL's bicubic filter, which widens its support when shrinking (antialiased), so large
+    photos do not alias. ``img`` is (H, W, 3) or (H, W) uint8; the result has the same dtype and channels.
+    """
+    h, w = img.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    img = img[top:top + side, left:left + side]
+    if side == size:
+        return np.array(img)  # a copy: callers may get a view of a cached, read-only photo
+    out = Image.fromarray(np.ascontiguousarray(img)).resize((size, size), Image.Resampling.BICUBIC)
+    return np.array(out)
+
+
+def to_tensor(img: np.ndarray) -> torch.Tensor:
+    """(H,W,3) uint8 -> (3,H,W) float32 tensor in [0,1]."""
+    return torch.from_numpy(np.require(img, requirements=["C", "W"])).permute(2, 0, 1).float().div_(255.0)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Folders and lists
+# --------------------------------------------------------------------------------------------------------
+
+class ImageFolder(Dataset):
+    """Images of a folder (recursive, sorted) or a list, centre-cropped and resized to ``size`` (Sec. 4.1).
+
+    ``source`` is a folder, a text file with one path per line (relative paths relative to the list's
+    folder), a python list of paths, or one image file. Every file's header is checked at construction
+    (``PIL.Image.open``, no decoding); unreadable files are skipped with one warning each, listed in
+    ``.skipped`` and counted in a summary warning. A file that passes the header check but fails to decode
+    later (e.g. truncated) is skipped when met, with a warning naming it, and the next readable file is
+    returned in its place. Items are (3, size, size) float tensors in [0, 1].
+
+    With DataLoader workers each worker keeps its own ``.skipped``; the warnings still name every file.
+    """
+
+    def __init__(self, source, size: int = 256, *, exts: Sequence[str] = IMAGE_EXTS):
+        self.source = source
+        self.size = int(size)
+        candidates = list_files(source, exts, what="image")
+        self.skipped: list[Path] = []
+        self.files: list[Path] = []
+        for f in candidates:
+            reason = _header_problem(f)
+            if reason is None:
+                self.files.append(f)
+            else:
+                self.skipped.append(f)
+                warnings.warn(f"{f}: skipped, cannot read image ({reason})", stacklevel=2)
+        where = source if isinstance(source, (str, Path)) else "the list"
+        if self.skipped:
+            warnings.warn(f"skipped {len(self.skipped)} of {len(candidates)} files in {where}: unreadable",
+                          stacklevel=2)
+        if not self.files:
+            raise ValueError(f"{where}: no readable image among {len(candidates)} files")
+        self._bad: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        n = len(self.files)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for {n} images")
+        index %= n
+        for k in range(n):
+            i = (index + k) % n
+            if i in self._bad:
+                continue
+            try:
+                img = load_image(self.files[i])  # (H,W,3) uint8
+            except ValueError as e:
+                self._bad.add(i)
+                self.skipped.append(self.files[i])
+                warnings.warn(f"{e}; skipped, using the next readable image", stacklevel=2)
+                continue
+            return to_tensor(to_square(img, self.size))  # (3,size,size) float [0,1]
+        raise RuntimeError(f"{self.source}: none of the {n} images could be decoded")
+
+
+def _header_problem(path: Path) -> str | None:
+    """None if PIL recognises the file's header (cheap: no pixel decoding), else the reason."""
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+        if w <= 0 or h <= 0:
+            return f"empty image {w}x{h}"
+        return None
+    except FileNotFoundError:
+        return "no such file"
+    except _READ_ERRORS as e:
+        return f"{type(e).__name__}: {e}"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Built-in photos (scikit-image, offline)
+# --------------------------------------------------------------------------------------------------------
+
+# Split by source scene, so no test photo leaks into training: `cat` is the same photo as `chelsea`, and
+# the two stereo_motorcycle views are one scene (both kept in train). Only photos bundled in the
+# scikit-image wheel (reference/toolchain.md Sec. 5); synthetic images (colorwheel, logo, checkerboard,
+# binary_blobs, shepp_logan_phantom, horse), scanned text (text, page) and tiny ones (lfw_subset,
+# microaneurysms) are left out. Gray photos are repeated to three channels.
+TEST_PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "chelsea")
+TRAIN_PHOTOS: tuple[str, ...] = (
+    # RGB
+    "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
+    "stereo_motorcycle_left", "stereo_motorcycle_right",
+    # gray natural photos
+    "camera", "moon", "coins", "clock", "brick", "grass", "gravel", "cell",
+)
+
+_PHOTOS: dict[str, np.ndarray] = {}
+_PHOTOS_LOCK = threading.Lock()
+
+
+def _photo(name: str) -> np.ndarray:
+    """(H,W,3) uint8 RGB of a bundled scikit-image photo, decoded once per process."""
+    with _PHOTOS_LOCK:
+        img = _PHOTOS.get(name)
+        if img is None:
+            import skimage.data
+
+            if name.startswith("stereo_motorcycle_"):
+                left, right, _ = skimage.data.stereo_motorcycle()
+                img = left if name.endswith("left") else right
+            else:
+                img = getattr(skimage.data, name)()
+            img = np.asarray(img)
+            if img.ndim == 2:
+                img = np.repeat(img[:, :, None], 3, axis=2)
+            img = _PHOTOS[name] = np.ascontiguousarray(img[:, :, :3].astype(np.uint8))
+            img.setflags(write=False)
+        return img
+
+
+class BuiltinPhotos(Dataset):
+    """A small offline dataset of random crops of scikit-image's bundled photos.
+
+    ``split="train"`` draws from ``TRAIN_PHOTOS``, ``"test"`` from ``TEST_PHOTOS`` (disjoint scenes). Item
+    ``i`` is photo ``i % len(photos)`` (so every photo is used equally), cropped to a square whose side is
+    uniform in ``scale`` x the photo's short side at a uniform position, flipped horizontally with
+    probability 1/2 (train only), and resized to ``size`` (PIL bicubic, antialiased). The crop depends only
+    on (seed, split, i), so items are reproducible in any order, process or worker. Items are
+    (3, size, size) float tensors in [0, 1]; ``len`` is ``n``.
+    """
+
+    def __init__(self, split: str = "train", size: int = 256, n: int = 64, seed: int = 0, *,
+                 scale: tuple[float, float] = (0.35, 1.0)):
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        if n <= 0:
+            raise ValueError(f"n must be positive, got {n}")
+        if not 0.0 < scale[0] <= scale[1] <= 1.0:
+            raise ValueError(f"scale must satisfy 0 < lo <= hi <= 1, got {scale!r}")
+        self.split, self.size, self.n, self.seed, self.scale = split, int(size), int(n), int(seed), scale
+        self.photos = TRAIN_PHOTOS if split == "train" else TEST_PHOTOS
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        if not -self.n <= i < self.n:
+            raise IndexError(f"index {i} out of range for {self.n} items")
+        i %= self.n
+        img = _photo(self.photos[i % len(self.photos)])  # (H,W,3) uint8
+        rng = np.random.default_rng((self.seed, 0 if self.split == "train" else 1, i))
+        h, w = img.shape[:2]
+        lo, hi = self.scale
+        side = max(1, int(round(min(h, w) * (lo + (hi - lo) * rng.random()))))
+        top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        flip = rng.random() < 0.5
+        crop = img[top:top + side, left:left + side]
+        if self.split == "train" and flip:
+            crop = crop[:, ::-1]
+        return to_tensor(to_square(crop, self.size))  # (3,size,size) float [0,1]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Image + mask pairs
+# --------------------------------------------------------------------------------------------------------
+
+class InpaintingDataset(Dataset):
+    """Image/mask pairs as dicts ``{"image": (3,H,W) float [0,1], "mask": (1,H,W) float {0,1}, 1 = hole}``.
+
+    ``images`` is any dataset of (3,H,W) tensors (or (H,W,3) uint8 arrays). With ``masks=None`` every item
+    gets a fresh :func:`gdn.masks.random_mask` (paper Sec. 4.1) with ratio in ``ratio_range``, drawn from
+    an rng seeded by (seed, epoch, index): a resumed run sees the same masks; call :meth:`set_epoch` at the
+    start of each epoch (before creating the DataLoader iterator, so workers see it). With a list of
+    arrays, item ``i`` gets ``masks[i % len(masks)]`` -- a fixed pairing for evaluation -- resized and
+    re-binarised at 0.5 if its size differs from the image's.
+    """
+
+    def __init__(self, images, masks=None, *, seed: int = 0, ratio_range: tuple[float, float] = (0.01, 0.6)):
+        self.images = images
+        self.masks = None if masks is None else list(masks)
+        if self.masks is not None and not self.masks:
+            raise ValueError("masks is an empty list; pass None for random masks")
+        self.seed = int(seed)
+        self.ratio_range = (float(ratio_range[0]), float(ratio_range[1]))
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        image = self.images[index]
+        if isinstance(image, dict):
+            image = image["image"]
+        if isinstance(image, np.ndarray):
+            image = to_tensor(image) if image.dtype == np.uint8 else torch.from_numpy(image).permute(2, 0, 1)
+        image = image.float()
+        h, w = image.shape[-2:]
+        if self.masks is None:
+            rng = np.random.default_rng((self.seed, self.epoch, int(index)))
+            m = random_mask((h, w), rng, self.ratio_range)  # (H,W) uint8, 1 = hole
+        else:
+            m = self.masks[int(index) % len(self.masks)]
+            m = m.detach().cpu().numpy() if hasattr(m, "detach") else np.asarray(m)
+            m = np.squeeze(m)
+            check_mask(m, name=f"mask {int(index) % len(self.masks)}")
+            if m.shape != (h, w):
+                m = resize_mask(m, (h, w))
+        mask = torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None]  # (1,H,W) float {0,1}
+        return {"image": image, "mask": mask}

@@ -1,0 +1,347 @@
+"""The training loop: progress bar, CSV log, sample grids, atomic checkpoints, exact resume, and DDP.
+
+    gdn train --profile cpu --out runs/det [--resume] [key=value ...]
+    torchrun --nproc_per_node 2 -m gdn.cli train --profile smoke --out runs/ddp   # same command line
+
+Resume is exact: the networks, both optimisers, the step and the data order come back, so a run killed and
+resumed ends with the same weights as one that never stopped (same device, same deterministic settings).
+The data order depends only on (seed, epoch) and each sample's mask only on (seed, epoch, index).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
+from .config import Config
+from .frameworks import Framework
+
+__all__ = ["train", "build_train_set", "build_test_images", "select_device", "EpochSampler"]
+
+LOG_FIELDS = ["step", "epoch", "loss_g", "loss_d", "l1", "adv_g", "val_psnr", "images_per_s", "elapsed_s"]
+
+
+def select_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} was asked for but no CUDA GPU is available; use device=cpu")
+    return device
+
+
+def build_train_set(cfg: Config) -> Dataset:
+    """Training pairs ``{"image", "mask"}``: the built-in photos or a folder/list, with random irregular
+    masks or masks drawn from a folder/list."""
+    from .data import BuiltinPhotos, ImageFolder, InpaintingDataset
+    from .masks import load_masks
+
+    if cfg.train_data == "builtin":
+        images = BuiltinPhotos("train", size=cfg.size, n=cfg.builtin_train, seed=cfg.seed)
+    else:
+        images = ImageFolder(cfg.train_data, size=cfg.size)
+    masks = None if cfg.train_masks == "random" else load_masks(cfg.train_masks, cfg.size, invert=cfg.invert_masks)
+    return InpaintingDataset(images, masks, seed=cfg.seed)
+
+
+def build_test_images(cfg: Config) -> Dataset:
+    from .data import BuiltinPhotos, ImageFolder
+
+    if cfg.test_data == "builtin":
+        return BuiltinPhotos("test", size=cfg.size, n=cfg.builtin_test, seed=cfg.seed)
+    return ImageFolder(cfg.test_data, size=cfg.size)
+
+
+class EpochSampler(Sampler[int]):
+    """A permutation that depends only on (seed, epoch), sharded over ranks, that can start mid-epoch.
+
+    Full batches only (each rank gets ``per_rank`` indices), like ``DataLoader(drop_last=True)``.
+    """
+
+    def __init__(self, n: int, batch: int, seed: int, rank: int = 0, world: int = 1):
+        self.n, self.batch, self.seed, self.rank, self.world = n, batch, seed, rank, world
+        self.batches_per_epoch = n // (batch * world)
+        if self.batches_per_epoch == 0:
+            raise ValueError(f"the training set has {n} items, fewer than one global batch of {batch * world}")
+        self.epoch, self.start_batch = 0, 0
+
+    def set_position(self, epoch: int, start_batch: int = 0) -> None:
+        self.epoch, self.start_batch = epoch, start_batch
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        order = torch.randperm(self.n, generator=g)[: self.batches_per_epoch * self.batch * self.world]
+        mine = order.view(self.batches_per_epoch, self.world, self.batch)[:, self.rank].reshape(-1)
+        return iter(mine[self.start_batch * self.batch:].tolist())
+
+    def __len__(self) -> int:
+        return (self.batches_per_epoch - self.start_batch) * self.batch
+
+
+class _Distributed:
+    def __init__(self):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.enabled = self.world > 1
+
+    def setup(self, device: torch.device) -> torch.device:
+        if not self.enabled:
+            return device
+        if device.type == "cuda":
+            device = torch.device("cuda", self.local_rank)
+            torch.cuda.set_device(device)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        return device
+
+    def wrap(self, module: torch.nn.Module | None, device: torch.device):
+        if module is None or not self.enabled:
+            return module
+        ids = [device.index] if device.type == "cuda" else None
+        return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.enabled:
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.enabled and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _check_resume_config(saved: dict[str, Any], cfg: Config, out: Path) -> None:
+    # Everything but the run length must match, or the resumed run is a different experiment.
+    free = {"steps", "epochs", "log_every", "sample_every", "save_every", "keep_every", "eval_every",
+            "num_workers", "device"}
+    diff = {k: (saved[k], v) for k, v in cfg.to_dict().items() if k not in free and saved.get(k) != v}
+    if diff:
+        lines = ", ".join(f"{k}: saved {a!r} vs now {b!r}" for k, (a, b) in diff.items())
+        raise ValueError(f"{out / 'last.pt'}: cannot resume with a different config ({lines})")
+
+
+def _append_log(path: Path, rows: list[dict[str, Any]]) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=LOG_FIELDS, extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log rows written after the checkpoint we resume from (they will be written again)."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+    text_rows = [LOG_FIELDS] + [[r.get(k, "") for k in LOG_FIELDS] for r in rows]
+
+    def write(f):
+        f.write("\n".join(",".join(map(str, r)) for r in text_rows).encode() + b"\n")
+    atomic_write(path, write)
+
+
+def _val_batch(cfg: Config, device: torch.device) -> dict[str, torch.Tensor]:
+    """A fixed validation batch: test images paired with a mask bank (the same masks at every evaluation)."""
+    from .masks import mask_bank
+
+    images = build_test_images(cfg)
+    masks = mask_bank(max(1, cfg.eval_per_bin), cfg.size, seed=cfg.seed)
+    n = len(masks)
+    image = torch.stack([images[k % len(images)] for k in range(n)])  # (N,3,H,W)
+    mask = torch.from_numpy(np.stack(masks)).float()[:, None]  # (N,1,H,W), 1 = hole
+    return {"image": image.to(device), "mask": mask.to(device)}
+
+
+@torch.no_grad()
+def _validate(fw: Framework, val: dict[str, torch.Tensor], batch: int) -> float:
+    from .metrics import psnr, to_uint8
+
+    fw.eval()
+    scores = []
+    for i in range(0, len(val["image"]), batch):
+        image, mask = val["image"][i:i + batch], val["mask"][i:i + batch]
+        with fw.autocast(image.device):
+            pred = fw.generator(image, mask).float()
+        comp = mask * pred + (1 - mask) * image
+        scores += [float(s) for s in np.atleast_1d(psnr(to_uint8(comp.cpu()), to_uint8(image.cpu())))]
+    fw.train()
+    finite = [s for s in scores if math.isfinite(s)]
+    return float(np.mean(finite)) if finite else float("inf")
+
+
+@torch.no_grad()
+def _save_samples(fw: Framework, val: dict[str, torch.Tensor], path: Path, k: int = 4) -> None:
+    """A grid, one row per example: masked input | composite | ground truth | detector map (Det only)."""
+    from PIL import Image
+
+    fw.eval()
+    image, mask = val["image"][-k:], val["mask"][-k:]  # the largest-hole bin is last in the bank
+    with fw.autocast(image.device):
+        pred = fw.generator(image, mask).float()
+        cols = [image * (1 - mask) + mask, mask * pred + (1 - mask) * image, image]
+        if fw.cfg.framework == "det":
+            cols.append(fw.critic(pred).float().expand(-1, 3, -1, -1))
+    fw.train()
+    grid = torch.cat([torch.cat(list(c), dim=1) for c in cols], dim=2)  # (3, k*H, ncols*W)
+    array = (grid.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+    atomic_write(path, lambda f: Image.fromarray(array).save(f, format="PNG"))
+
+
+def total_steps(cfg: Config, batches_per_epoch: int) -> int:
+    return cfg.steps if cfg.steps > 0 else cfg.epochs * batches_per_epoch
+
+
+def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress: bool = True,
+          stop_after: int | None = None) -> Path:
+    """Train ``cfg.framework`` and return the path of ``out/last.pt``.
+
+    ``stop_after`` ends the run early after that many steps of this call, as a kill would after a save
+    (tests use it); ``resume`` continues from ``out/last.pt``.
+    """
+    out = Path(out)
+    ddp = _Distributed()
+    device = ddp.setup(select_device(cfg.device))
+    if cfg.batch_size % ddp.world:
+        raise ValueError(f"batch_size {cfg.batch_size} is not divisible by the {ddp.world} processes")
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    if ddp.main:
+        out.mkdir(parents=True, exist_ok=True)
+    ddp.barrier()
+    last = out / "last.pt"
+
+    torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every run
+    fw = Framework(cfg)
+    step = 0
+    if resume:
+        if not last.exists():
+            raise FileNotFoundError(f"{last}: nothing to resume (no checkpoint in {out})")
+        ckpt = load_checkpoint(last)
+        _check_resume_config(ckpt["config"].to_dict(), cfg, out)
+        fw.load_state(ckpt)
+        step = ckpt["step"]
+        del ckpt
+    elif ddp.main and last.exists():
+        raise FileExistsError(f"{last} exists: pass --resume to continue that run, or choose another --out")
+    fw.to(device)
+    for opt in (fw.opt_g, fw.opt_d):  # optimiser state loaded on CPU must follow the parameters
+        for state in (opt.state.values() if opt is not None else []):
+            for key, value in state.items():
+                if torch.is_tensor(value) and key != "step":
+                    state[key] = value.to(device)
+    if cfg.channels_last:
+        fw.to(memory_format=torch.channels_last)
+    fw.generator = ddp.wrap(fw.generator, device)
+    fw.critic = ddp.wrap(fw.critic, device)
+    if cfg.compile:
+        fw.generator = torch.compile(fw.generator)
+        if fw.critic is not None:
+            fw.critic = torch.compile(fw.critic)
+
+    train_set = build_train_set(cfg)
+    per_rank = cfg.batch_size // ddp.world
+    sampler = EpochSampler(len(train_set), per_rank, cfg.seed, ddp.rank, ddp.world)
+    steps = total_steps(cfg, sampler.batches_per_epoch)
+    if ddp.main:
+        atomic_write(out / "config.json", lambda f: f.write(cfg.to_json().encode()))
+        if resume:
+            _truncate_log(out / "log.csv", step)
+        (out / "samples").mkdir(exist_ok=True)
+    val = _val_batch(cfg, device) if ddp.main else None
+
+    interrupted = {"flag": False}
+
+    def on_signal(signum, frame):  # finish the step, save, then stop
+        interrupted["flag"] = True
+    old_handler = signal.signal(signal.SIGTERM, on_signal) if ddp.main else None
+
+    def save(path: Path) -> None:
+        if ddp.main:
+            save_checkpoint(path, fw.state(), cfg, step, framework=cfg.framework,
+                            rng={"torch": torch.get_rng_state()})
+
+    from tqdm.auto import tqdm
+    bar = tqdm(total=steps, initial=step, disable=not (progress and ddp.main), unit="step",
+               desc=f"train {cfg.framework}", dynamic_ncols=True)
+    rows: list[dict[str, Any]] = []
+    pending: list[dict[str, torch.Tensor]] = []
+    start_time, start_step, this_call = time.perf_counter(), step, 0
+    fw.train()
+    try:
+        while step < steps and not interrupted["flag"]:
+            epoch, in_epoch = divmod(step, sampler.batches_per_epoch)
+            sampler.set_position(epoch, in_epoch)
+            if hasattr(train_set, "set_epoch"):
+                train_set.set_epoch(epoch)
+            loader = DataLoader(train_set, batch_size=per_rank, sampler=sampler, drop_last=True,
+                                num_workers=cfg.num_workers, pin_memory=device.type == "cuda")
+            for batch in loader:
+                batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+                if cfg.channels_last:
+                    batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
+                pending.append(fw.step(batch))
+                step += 1
+                this_call += 1
+                bar.update(1)
+                if ddp.main and (step % cfg.log_every == 0 or step == steps):
+                    # the only host sync of the loop: average the losses since the last row
+                    mean = {k: torch.stack([p[k] for p in pending]).mean().item() for k in pending[0]}
+                    pending.clear()
+                    elapsed = time.perf_counter() - start_time
+                    row = {"step": step, "epoch": epoch, **mean, "elapsed_s": round(elapsed, 2),
+                           "images_per_s": round((step - start_step) * cfg.batch_size / max(elapsed, 1e-9), 2)}
+                    if cfg.eval_every and step % cfg.eval_every == 0:
+                        row["val_psnr"] = round(_validate(fw, val, cfg.batch_size), 3)
+                    rows.append(row)
+                    _append_log(out / "log.csv", rows)
+                    rows.clear()
+                    bar.set_postfix({k: f"{v:.4f}" for k, v in mean.items() if k.startswith("loss")} |
+                                    {"img/s": row["images_per_s"]})
+                elif not ddp.main:
+                    pending.clear()
+                if ddp.main and step % cfg.sample_every == 0:
+                    _save_samples(fw, val, out / "samples" / f"step_{step:07d}.png")
+                if step % cfg.save_every == 0 or step == steps:
+                    save(last)
+                if step % cfg.keep_every == 0:
+                    save(out / f"step_{step:07d}.pt")
+                if step >= steps or interrupted["flag"] or (stop_after is not None and this_call >= stop_after):
+                    break
+            if stop_after is not None and this_call >= stop_after:
+                break
+    except KeyboardInterrupt:
+        interrupted["flag"] = True
+    finally:
+        bar.close()
+        if old_handler is not None:
+            signal.signal(signal.SIGTERM, old_handler)
+    if interrupted["flag"]:
+        save(last)
+        if ddp.main:
+            print(f"interrupted at step {step}; resume with --resume --out {out}")
+    elif step >= steps and ddp.main:
+        psnr_val = _validate(fw, val, cfg.batch_size)
+        summary = {"step": step, "framework": cfg.framework, "val_psnr": psnr_val,
+                   "train_seconds": round(time.perf_counter() - start_time, 2)}
+        atomic_write(out / "summary.json", lambda f: f.write(json.dumps(summary, indent=2).encode()))
+    ddp.barrier()
+    ddp.close()
+    return last

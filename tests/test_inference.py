@@ -1,0 +1,369 @@
+"""gdn.inference: exact compositing, any size/layout/bit depth, windows for large photos, the CLI's error paths."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gdn.checkpoint import save_checkpoint
+from gdn.config import resolve
+from gdn.frameworks import Framework
+from gdn.inference import (Inpainter, InputError, artifact_colormap, main_inpaint, overlay, read_image,
+                           read_mask)
+from gdn.networks import Detector, Generator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def ckpts(tmp_path_factory):
+    """Tiny checkpoints (width 8, 1 residual block, trained scale 64) of each framework, plus broken ones."""
+    d = tmp_path_factory.mktemp("ckpt")
+    paths = {}
+    for fw in ("det", "weight", "adv"):
+        cfg = resolve("smoke", {"width": "8", "res_blocks": "1", "framework": fw})
+        paths[fw] = d / f"{fw}.pt"
+        save_checkpoint(paths[fw], Framework(cfg).state(), cfg, step=0)
+    small = resolve("smoke", {"width": "8", "res_blocks": "1"})
+    wide = resolve("smoke", {"width": "16", "res_blocks": "1"})
+    paths["wrong"] = d / "wrong.pt"  # width-16 weights under a width-8 config: another architecture
+    small, wide = (replace(c, framework="weight") for c in (small, wide))
+    save_checkpoint(paths["wrong"], Framework(wide).state(), small, step=0)
+    data = paths["det"].read_bytes()
+    paths["trunc"] = d / "trunc.pt"
+    paths["trunc"].write_bytes(data[: len(data) // 2])
+    return paths
+
+
+@pytest.fixture(scope="module")
+def inp(ckpts):
+    return Inpainter.from_checkpoint(ckpts["det"], device="cpu")
+
+
+def _photo(h, w, c=3, dtype=np.uint8, seed=0):
+    rng = np.random.default_rng(seed)
+    top = 255 if dtype == np.uint8 else 65535
+    shape = (h, w) if c == 1 else (h, w, c)
+    return rng.integers(0, top + 1, shape).astype(dtype)
+
+
+def _rect(h, w, *boxes):
+    m = np.zeros((h, w), bool)
+    for y0, y1, x0, x1 in boxes:
+        m[y0:y1, x0:x1] = True
+    return m
+
+
+def _changed(out, img, m):
+    """Fraction of hole pixels whose value changed (hole content is a sentinel the network never sees)."""
+    diff = out[m] != img[m]
+    return diff.any(axis=-1).mean() if diff.ndim > 1 else diff.mean()
+
+
+# ---------------------------------------------------------------------------------------------- API --
+
+def test_valid_pixels_kept_bit_for_bit_and_holes_filled(inp):
+    img = _photo(70, 90)
+    m = _rect(70, 90, (20, 45, 30, 60))
+    img[m] = (255, 0, 255)  # sentinel: hole pixels never reach the generator
+    out = inp.inpaint(img, m)
+    assert out.shape == (70, 90, 3) and out.dtype == np.uint8
+    assert np.array_equal(out[~m], img[~m])
+    assert _changed(out, img, m) > 0.9
+
+
+@pytest.mark.parametrize("hw", [(37, 53), (301, 517), (5, 3)])
+def test_odd_sizes(inp, hw):
+    h, w = hw
+    img = _photo(h, w, seed=h)
+    m = _rect(h, w, (h // 3, h // 2 + 1, w // 4, w // 2 + 1), (h - 3, h, 0, 2))
+    out = inp.inpaint(img, m)
+    assert out.shape == (h, w, 3)
+    assert np.array_equal(out[~m], img[~m])
+
+
+def test_gray_array(inp):
+    img = _photo(40, 60, c=1)
+    m = _rect(40, 60, (10, 25, 10, 30))
+    rgb = inp.inpaint(img, m)
+    assert rgb.shape == (40, 60, 3) and np.array_equal(rgb[~m], np.repeat(img[~m][:, None], 3, axis=1))
+    same = inp.inpaint_like(img, m)
+    assert same.shape == (40, 60) and same.dtype == np.uint8
+    assert np.array_equal(same[~m], img[~m]) and _changed(same, img, m) > 0.5
+
+
+def test_rgba_alpha_untouched(inp):
+    img = _photo(48, 56, c=4)
+    m = _rect(48, 56, (5, 30, 20, 50))
+    out = inp.inpaint_like(img, m)
+    assert out.shape == img.shape and np.array_equal(out[..., 3], img[..., 3])
+    assert np.array_equal(out[~m], img[~m]) and _changed(out[..., :3], img[..., :3], m) > 0.9
+    assert inp.inpaint(img, m).shape == (48, 56, 3)
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32, np.float64])
+def test_deep_and_float_inputs_keep_their_dtype(inp, dtype):
+    img = _photo(36, 44, dtype=np.uint16)
+    if dtype != np.uint16:
+        img = (img / 65535.0).astype(dtype)
+    m = _rect(36, 44, (8, 20, 8, 30))
+    out = inp.inpaint_like(img, m)
+    assert out.dtype == img.dtype and out.shape == img.shape
+    assert np.array_equal(out[~m], img[~m]) and _changed(out, img, m) > 0.9
+    eight = inp.inpaint(img, m)
+    ref = np.rint(img.astype(np.float64) / (65535.0 if dtype == np.uint16 else 1.0) * 255).astype(np.uint8)
+    assert np.array_equal(eight[~m], ref[~m])
+
+
+def test_pil_and_path_inputs_give_the_array_result(inp, tmp_path):
+    img = _photo(40, 52)
+    m = _rect(40, 52, (10, 30, 5, 25))
+    ref = inp.inpaint(img, m)
+    Image.fromarray(img).save(tmp_path / "i.png")
+    Image.fromarray(m.astype(np.uint8) * 255).save(tmp_path / "m.png")
+    assert np.array_equal(inp.inpaint(tmp_path / "i.png", str(tmp_path / "m.png")), ref)
+    pil = inp.inpaint_like(Image.fromarray(img), Image.fromarray(m.astype(np.uint8) * 255))
+    assert isinstance(pil, Image.Image) and pil.mode == "RGB" and np.array_equal(np.asarray(pil), ref)
+
+
+def test_mask_conventions():
+    m = _rect(20, 24, (4, 12, 6, 18))
+    u8 = m.astype(np.uint8)
+    assert np.array_equal(read_mask(u8), m)  # {0,1} integers: 1 = hole
+    assert np.array_equal(read_mask(u8 * 255), m)  # white = hole
+    assert np.array_equal(read_mask(np.where(m, 0.7, 0.3)), m)  # floats re-binarised at 0.5
+    assert np.array_equal(read_mask(np.where(m, 128, 127).astype(np.uint8)), m)  # 8-bit threshold 128
+    assert np.array_equal(read_mask(np.repeat((u8 * 255)[..., None], 3, axis=2)), m)  # RGB masks
+    assert np.array_equal(read_mask((1 - u8) * 255, invert=True), m)
+    assert np.array_equal(read_mask(torch.from_numpy(m.astype(np.float32))[None, None]), m)
+    with pytest.raises(InputError, match=r"\[0,1\]"):
+        read_mask(np.where(m, 255.0, 0.0))
+
+
+def test_empty_mask_is_a_no_op_and_bad_masks_raise(inp):
+    img = _photo(30, 40)
+    assert np.array_equal(inp.inpaint(img, np.zeros((30, 40), bool)), img)
+    with pytest.raises(InputError, match="every pixel is a hole"):
+        inp.inpaint(img, np.ones((30, 40), bool))
+    with pytest.raises(InputError, match="mask is 40x20 but image is 40x30"):
+        inp.inpaint(img, np.zeros((20, 40), bool))
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    img = _photo(20, 30)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: viewers rotate it 90 degrees clockwise
+    Image.fromarray(img).save(tmp_path / "r.png", exif=exif)
+    assert np.array_equal(read_image(tmp_path / "r.png").data, np.rot90(img, -1))
+
+
+class _Recorder(torch.nn.Module):
+    """Wraps a generator and records the spatial shape of every batch it receives."""
+
+    def __init__(self, generator):
+        super().__init__()
+        self.generator, self.shapes = generator, []
+
+    def forward(self, image, mask):
+        self.shapes.append(tuple(image.shape))
+        return self.generator(image, mask)
+
+
+def test_large_photo_goes_through_windows_at_the_trained_scale():
+    rec = _Recorder(Generator(8, 1))
+    inp = Inpainter(rec, size=256)
+    h, w = 900, 1200
+    img = _photo(h, w)
+    m = _rect(h, w, (40, 70, 50, 90), (800, 830, 1100, 1150))  # two small holes far apart
+    img[m] = 0
+    out = inp.inpaint(img, m)
+    assert np.array_equal(out[~m], img[~m]) and _changed(out, img, m) > 0.9
+    assert rec.shapes and all(s[-2:] == (256, 256) for s in rec.shapes)  # never the whole (shrunk) photo
+    assert sum(s[0] for s in rec.shapes) == 2
+    assert [w.resized for w in inp.last_windows] == [False, False]
+
+
+def test_window_plan_merges_near_holes_packs_specks_and_shrinks_only_huge_holes():
+    inp = Inpainter(Generator(8, 1), size=256)
+    near = _rect(900, 1200, (100, 120, 100, 120), (100, 120, 124, 140))  # 4 px apart: one group
+    assert len(inp.plan(near)[0]) == 1
+    specks = np.zeros((900, 1200), bool)
+    specks[200:300:7, 300:400:9] = True  # ~180 isolated pixels inside 100x100 px
+    wins, _ = inp.plan(specks)
+    assert len(wins) <= 2 and all(not w.resized and w.net == (256, 256) for w in wins)
+    huge = _rect(900, 1200, (100, 700, 200, 800))
+    (win,), _ = inp.plan(huge)
+    assert win.resized and max(win.net) == 256 and (win.y1 - win.y0, win.x1 - win.x0) == (900, 1200)
+    rec = _Recorder(Generator(8, 1))
+    out = Inpainter(rec, size=256).inpaint(_photo(900, 1200), huge)
+    assert out.shape == (900, 1200, 3) and max(rec.shapes[0][-2:]) == 256
+
+
+@pytest.mark.parametrize("hw", [(37, 53), (5, 3)])
+def test_artifact_map_shape_and_range(inp, hw):
+    v = inp.artifact_map(_photo(*hw))
+    assert v.shape == hw and v.dtype == np.float32 and 0 <= v.min() and v.max() <= 1
+
+
+def test_artifact_map_tiles_match_a_whole_pass():
+    torch.manual_seed(0)
+    det = Detector()
+    inp = Inpainter(Generator(8, 1), det, size=64)
+    inp.detector_tile, inp.detector_whole_pixels = 64, 0  # force 4 x 4 tiles of 64 px (+ halo)
+    img = _photo(200, 232)
+    v = inp.artifact_map(img)
+    with torch.no_grad():
+        ref = det(torch.from_numpy(img / 255.0).float().permute(2, 0, 1)[None])[0, 0].numpy()
+    b = 40  # away from the border, where tiles see real context instead of zero padding
+    np.testing.assert_allclose(v[b:-b, b:-b], ref[b:-b, b:-b], atol=1e-5)
+
+
+@pytest.mark.parametrize("fw", ["weight", "adv"])
+def test_artifact_map_needs_a_det_checkpoint(ckpts, fw):
+    inp = Inpainter.from_checkpoint(ckpts[fw], device="cpu")
+    assert inp.detector is None  # the Adv discriminator scores whole images, not pixels
+    with pytest.raises(InputError, match="det checkpoint"):
+        inp.artifact_map(_photo(32, 32))
+
+
+def test_colormap_and_overlay():
+    v = np.array([[0.0, 1.0]], np.float32)
+    c = artifact_colormap(v)
+    assert c.shape == (1, 2, 3) and c.dtype == np.uint8
+    assert c[0, 0, 2] > c[0, 0, 0] and c[0, 1, 0] > c[0, 1, 2]  # blue = clean, red = artifact
+    assert overlay(_photo(1, 2), v).shape == (1, 2, 3)
+
+
+# ---------------------------------------------------------------------------------------------- CLI --
+
+def _save(path, a):
+    import cv2
+    if a.dtype == np.uint16 and a.ndim == 3:
+        cv2.imwrite(str(path), a[..., [2, 1, 0, 3][: a.shape[2]]])
+    else:
+        Image.fromarray(a).save(path)
+    return str(path)
+
+
+def _load(path):
+    import cv2
+    a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    return a[..., [2, 1, 0, 3][: a.shape[2]]] if a.ndim == 3 else a
+
+
+def test_cli_writes_output_and_artifact_map(ckpts, tmp_path, capfd):
+    img = _photo(60, 90)
+    m = _rect(60, 90, (10, 40, 20, 70))
+    args = [_save(tmp_path / "img.png", img), _save(tmp_path / "mask.png", m.astype(np.uint8) * 255),
+            "-o", str(tmp_path / "out.png"), "--checkpoint", str(ckpts["det"]),
+            "--artifact-map", str(tmp_path / "map.png"), "--device", "cpu"]
+    assert main_inpaint(args) == 0
+    out, err = capfd.readouterr()
+    assert err == "" and "out.png" in out
+    res = _load(tmp_path / "out.png")
+    assert res.shape == img.shape and np.array_equal(res[~m], img[~m]) and _changed(res, img, m) > 0.9
+    assert _load(tmp_path / "map.png").shape == (60, 90, 3)
+
+
+@pytest.mark.parametrize("kind", ["gray8", "rgba8", "gray16", "rgb16", "rgba16"])
+def test_cli_keeps_the_input_mode(ckpts, tmp_path, kind):
+    c = {"gray": 1, "rgb": 3, "rgba": 4}[kind.rstrip("0123456789")]
+    dtype = np.uint16 if kind.endswith("16") else np.uint8
+    img = _photo(33, 47, c=c, dtype=dtype)
+    m = _rect(33, 47, (5, 20, 10, 30))
+    args = [_save(tmp_path / "img.png", img), _save(tmp_path / "mask.png", m.astype(np.uint8) * 255),
+            "-o", str(tmp_path / "out.png"), "--checkpoint", str(ckpts["weight"])]
+    assert main_inpaint(args) == 0
+    res = _load(tmp_path / "out.png")
+    assert res.dtype == img.dtype and res.shape == img.shape
+    assert np.array_equal(res[~m], img[~m]) and _changed(res, img, m) > 0.5
+    if c == 4:
+        assert np.array_equal(res[..., 3], img[..., 3])
+
+
+BAD = {  # case: (what to break, the file the message must name)
+    "size mismatch": ("mask", "mask.png"),
+    "empty mask": ("mask", "mask.png"),
+    "all-hole mask": ("mask", "mask.png"),
+    "junk image": ("image", "img.png"),
+    "truncated image": ("image", "img.png"),
+    "junk mask": ("mask", "mask.png"),
+    "missing image": ("image", "nope.png"),
+    "missing checkpoint": ("ckpt", "none.pt"),
+    "truncated checkpoint": ("ckpt", "trunc.pt"),
+    "wrong architecture": ("ckpt", "wrong.pt"),
+    "output folder missing": ("out", "out.png"),
+    "unsupported output format": ("out", "out.xyz"),
+    "artifact map without detector": ("ckpt", "weight.pt"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_cli_bad_input_fails_cleanly(ckpts, tmp_path, capfd, case):
+    img = _photo(80, 120)
+    m = _rect(80, 120, (10, 40, 20, 70)).astype(np.uint8) * 255
+    image, mask = _save(tmp_path / "img.png", img), _save(tmp_path / "mask.png", m)
+    ckpt, out, amap = str(ckpts["det"]), tmp_path / "out.png", tmp_path / "map.png"
+    amap.write_bytes(b"previous map")  # an existing file that must survive
+    if case == "size mismatch":
+        _save(mask, m[:, :100])
+    elif case == "empty mask":
+        _save(mask, np.zeros_like(m))
+    elif case == "all-hole mask":
+        _save(mask, np.full_like(m, 255))
+    elif case == "junk image":
+        Path(image).write_bytes(b"not an image at all")
+    elif case == "truncated image":
+        data = Path(image).read_bytes()
+        Path(image).write_bytes(data[: len(data) // 2])
+    elif case == "junk mask":
+        Path(mask).write_bytes(b"\x89PNG garbage")
+    elif case == "missing image":
+        image = str(tmp_path / "nope.png")
+    elif case == "missing checkpoint":
+        ckpt = str(tmp_path / "none.pt")
+    elif case in ("truncated checkpoint", "wrong architecture"):
+        ckpt = str(ckpts["trunc" if case.startswith("trunc") else "wrong"])
+    elif case == "output folder missing":
+        out = tmp_path / "missing" / "out.png"
+    elif case == "unsupported output format":
+        out = tmp_path / "out.xyz"
+    elif case == "artifact map without detector":
+        ckpt = str(ckpts["weight"])
+    before = sorted(os.listdir(tmp_path))
+    rc = main_inpaint([image, mask, "-o", str(out), "--checkpoint", ckpt, "--artifact-map", str(amap),
+                       "--device", "cpu"])
+    stdout, err = capfd.readouterr()
+    assert rc == 2 and stdout == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and BAD[case][1] in lines[0], err
+    assert not out.exists() and amap.read_bytes() == b"previous map"
+    assert sorted(os.listdir(tmp_path)) == before  # no partial or temporary files
+
+
+def test_cli_failure_leaves_an_existing_output_untouched(ckpts, tmp_path, capfd):
+    img = _photo(40, 40)
+    out = tmp_path / "out.png"
+    out.write_bytes(b"keep me")
+    rc = main_inpaint([_save(tmp_path / "img.png", img), _save(tmp_path / "mask.png", np.zeros((40, 40), np.uint8)),
+                       "-o", str(out), "--checkpoint", str(ckpts["det"])])
+    assert rc == 2 and "no hole" in capfd.readouterr().err
+    assert out.read_bytes() == b"keep me"
+
+
+def test_cli_as_a_subprocess(ckpts, tmp_path):
+    img = _photo(50, 70)
+    m = _rect(50, 70, (10, 30, 10, 40))
+    cmd = [sys.executable, "-m", "gdn.inference", _save(tmp_path / "img.jpg", img),
+           _save(tmp_path / "mask.png", m.astype(np.uint8) * 255), "-o", str(tmp_path / "out.png"),
+           "--checkpoint", str(ckpts["det"]), "--artifact-map", str(tmp_path / "map.png"), "--device", "cpu"]
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert (tmp_path / "out.png").is_file() and (tmp_path / "map.png").is_file()

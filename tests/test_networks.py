@@ -1,0 +1,87 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gdn.networks import Detector, Discriminator, Generator, corrupt, count_parameters
+
+
+def test_parameter_counts_match_the_official_layer_tables():
+    assert count_parameters(Generator()) == 10_779_328
+    assert count_parameters(Detector()) == 2_267_490
+
+
+def test_generator_has_no_conv_bias_and_affine_instance_norm():
+    g = Generator()
+    convs = [m for m in g.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    assert len(convs) == 3 + 16 + 3 and all(m.bias is None for m in convs)
+    norms = [m for m in g.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+    assert len(norms) == 2 + 16 + 2 + 1 and all(m.affine for m in norms)
+
+
+@pytest.mark.parametrize("size", [64, 256])
+def test_shapes_and_ranges(size):
+    torch.manual_seed(0)
+    g, d = Generator(), Detector()
+    image = torch.rand(1, 3, size, size)
+    mask = (torch.rand(1, 1, size, size) > 0.7).float()
+    with torch.no_grad():
+        pred = g(image, mask)
+        prob = d(pred)
+    assert pred.shape == (1, 3, size, size) and prob.shape == (1, 1, size, size)
+    assert 0 <= pred.min() and pred.max() <= 1
+    assert 0 <= prob.min() and prob.max() <= 1
+
+
+def test_non_square_sizes_that_are_multiples_of_four():
+    g, d = Generator(width=8, res_blocks=1), Detector()
+    x = torch.rand(2, 3, 36, 52)
+    m = torch.zeros(2, 1, 36, 52)
+    with torch.no_grad():
+        assert g(x, m).shape == x.shape
+        assert d(x).shape == (2, 1, 36, 52)
+
+
+def test_pixels_under_the_hole_cannot_change_the_output():
+    g = Generator(width=16, res_blocks=2).eval()
+    image = torch.rand(1, 3, 64, 64)
+    mask = torch.zeros(1, 1, 64, 64)
+    mask[..., 10:40, 20:50] = 1
+    other = image.clone()
+    other[mask.expand_as(other) == 1] = torch.rand(int(mask.sum()) * 3)
+    with torch.no_grad():
+        assert torch.equal(g(image, mask), g(other, mask))
+    # and a changed valid pixel does change it: the test can fail
+    other[..., 0, 0] = 1 - other[..., 0, 0]
+    with torch.no_grad():
+        assert not torch.equal(g(image, mask), g(other, mask))
+
+
+def test_corrupted_input_fills_holes_white():
+    image = torch.rand(1, 3, 8, 8)
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., :4, :] = 1
+    out = corrupt(image, mask)
+    assert torch.all(out[..., :4, :] == 1) and torch.equal(out[..., 4:, :], image[..., 4:, :])
+
+
+def test_detector_same_padding_matches_tensorflow():
+    # TF 'SAME' with k=4, s=1 pads 1 before and 2 after: check conv1 against an explicit pad.
+    d = Detector()
+    x = torch.rand(1, 3, 16, 16)
+    conv = d.trunk[1]
+    ref = F.conv2d(F.pad(x, (1, 2, 1, 2)), conv.weight, conv.bias)
+    assert torch.allclose(d.trunk[:2](x), ref)
+    assert ref.shape[-2:] == (16, 16)
+
+
+def test_detector_probability_is_the_softmax_hole_channel():
+    d = Detector()
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        logits = d.logits(x)
+        assert logits.shape == (2, 2, 32, 32)
+        assert torch.allclose(d(x), torch.sigmoid(logits[:, 1:2] - logits[:, 0:1]), atol=1e-6)
+
+
+def test_discriminator_outputs_one_scalar_per_image():
+    assert Discriminator()(torch.rand(3, 3, 32, 32)).shape == (3,)
