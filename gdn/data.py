@@ -268,10 +268,13 @@ class InpaintingDataset(Dataset):
     an rng seeded by (seed, epoch, index): a resumed run sees the same masks; call :meth:`set_epoch` at the
     start of each epoch (before creating the DataLoader iterator, so workers see it). With a list of
     arrays, item ``i`` gets ``masks[i % len(masks)]`` -- a fixed pairing for evaluation -- resized and
-    re-binarised at 0.5 if its size differs from the image's.
+    re-binarised at 0.5 if its size differs from the image's. With ``shuffle_masks=True`` (training on an
+    external mask set) item ``i`` gets a mask drawn by the same (seed, epoch, index) rng instead, so images
+    and masks are not paired the same way each epoch (the official code streams them independently).
     """
 
-    def __init__(self, images, masks=None, *, seed: int = 0, ratio_range: tuple[float, float] = (0.01, 0.6)):
+    def __init__(self, images, masks=None, *, seed: int = 0, ratio_range: tuple[float, float] = (0.01, 0.6),
+                 shuffle_masks: bool = False):
         self.images = images
         self.masks = None if masks is None else list(masks)
         if self.masks is not None and not self.masks:
@@ -279,6 +282,7 @@ class InpaintingDataset(Dataset):
         self.seed = int(seed)
         self.ratio_range = (float(ratio_range[0]), float(ratio_range[1]))
         self.epoch = 0
+        self.shuffle_masks = bool(shuffle_masks)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -294,14 +298,15 @@ class InpaintingDataset(Dataset):
             image = to_tensor(image) if image.dtype == np.uint8 else torch.from_numpy(image).permute(2, 0, 1)
         image = image.float()
         h, w = image.shape[-2:]
+        rng = np.random.default_rng((self.seed, self.epoch, int(index)))
         if self.masks is None:
-            rng = np.random.default_rng((self.seed, self.epoch, int(index)))
             m = random_mask((h, w), rng, self.ratio_range)  # (H,W) uint8, 1 = hole
         else:
-            m = self.masks[int(index) % len(self.masks)]
+            k = int(rng.integers(len(self.masks))) if self.shuffle_masks else int(index) % len(self.masks)
+            m = self.masks[k]
             m = m.detach().cpu().numpy() if hasattr(m, "detach") else np.asarray(m)
             m = np.squeeze(m)
-            check_mask(m, name=f"mask {int(index) % len(self.masks)}")
+            check_mask(m, name=f"mask {k}")
             if m.shape != (h, w):
                 m = resize_mask(m, (h, w))
         mask = torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None]  # (1,H,W) float {0,1}

@@ -23,7 +23,9 @@ Design decisions (and why):
   documented fallback for huge holes. Hole colours never leak into the downscaled context (normalised
   resampling of the valid pixels), and the downscaled mask is conservative (any hole coverage is a hole).
   Windows of equal shape are batched; each window pastes only its own group's hole pixels, while its
-  generator input masks every hole pixel inside it.
+  generator input masks every hole pixel inside it. When holes are so dense that the windows would cost more
+  generator pixels than the whole image (many overlapping windows), and the image has at most
+  ``max_whole_pixels`` (4 MP, a memory bound), the whole image runs once at native resolution instead.
 - **Artifact maps at native scale.** The detector judges local texture (receptive field about 34 px, no
   normalisation), so it runs at the native resolution, the scale the windows are inpainted at, rather than on
   a shrunk photo where one-pixel seams would vanish. Up to ``detector_whole_pixels`` (1 MP) the image goes
@@ -397,6 +399,7 @@ class Inpainter:
     beyond which images are processed in windows rather than whole. See the module notes for the strategy.
     """
 
+    max_whole_pixels = 1 << 22  # dense holes: run the whole image natively up to this size (memory bound)
     detector_tile = 512  # core side of the detector's tiles (a memory bound only; any multiple of 4)
     detector_whole_pixels = 1 << 20  # images up to this many pixels go through the detector in one pass
 
@@ -437,8 +440,9 @@ class Inpainter:
 
         H, W = hole.shape
         S = self.size
+        whole = [Window(0, H, 0, W, (_net_side(H), _net_side(W)))], None
         if max(H, W) <= 2 * S:
-            return [Window(0, H, 0, W, (_net_side(H), _net_side(W)))], None
+            return whole
         r = max(1, S // 32)  # merge holes closer than ~r px into one group
         grown = ndimage.maximum_filter(hole.view(np.uint8), size=2 * r + 1)
         labels, _ = ndimage.label(grown)
@@ -470,6 +474,9 @@ class Inpainter:
                 net, resized = (_net_side(round(wh * scale)), _net_side(round(ww * scale))), True
             windows.append(Window(int(wy0), int(wy0 + wh), int(wx0), int(wx0 + ww), net, resized,
                                   tuple(int(m) for m in members)))
+        cost = sum(w.net[0] * w.net[1] for w in windows)
+        if H * W <= self.max_whole_pixels and cost >= whole[0][0].net[0] * whole[0][0].net[1]:
+            return whole  # dense holes: one native pass is cheaper than the overlapping windows
         return windows, labels
 
     # -- network passes ---------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def build_train_set(cfg: Config) -> Dataset:
     else:
         images = ImageFolder(cfg.train_data, size=cfg.size)
     masks = None if cfg.train_masks == "random" else load_masks(cfg.train_masks, cfg.size, invert=cfg.invert_masks)
-    return InpaintingDataset(images, masks, seed=cfg.seed)
+    return InpaintingDataset(images, masks, seed=cfg.seed, shuffle_masks=masks is not None)
 
 
 def build_test_images(cfg: Config) -> Dataset:

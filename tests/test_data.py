@@ -212,3 +212,18 @@ def test_inpainting_dataset_over_builtin_photos_batches():
     ds = InpaintingDataset(BuiltinPhotos("test", size=32, n=4))
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=4)))
     assert batch["image"].shape == (4, 3, 32, 32) and batch["mask"].shape == (4, 1, 32, 32)
+
+
+def test_external_training_masks_are_drawn_per_epoch_and_index():
+    from gdn.data import InpaintingDataset
+
+    images = [torch.zeros(3, 8, 8) for _ in range(4)]
+    masks = [np.pad(np.ones((k + 1, 8), np.uint8), ((0, 7 - k), (0, 0))) for k in range(6)]
+    ds = InpaintingDataset(images, masks, seed=3, shuffle_masks=True)
+    first = [int(ds[i]["mask"].sum()) for i in range(4)]
+    assert first == [int(ds[i]["mask"].sum()) for i in range(4)]  # reproducible
+    seen = set(first)
+    for epoch in range(1, 6):
+        ds.set_epoch(epoch)
+        seen |= {int(ds[i]["mask"].sum()) for i in range(4)}
+    assert len(seen) > 4  # not the fixed i % len pairing

@@ -198,6 +198,9 @@ def test_window_plan_merges_near_holes_packs_specks_and_shrinks_only_huge_holes(
     specks[200:300:7, 300:400:9] = True  # ~180 isolated pixels inside 100x100 px
     wins, _ = inp.plan(specks)
     assert len(wins) <= 2 and all(not w.resized and w.net == (256, 256) for w in wins)
+    dense = np.zeros((900, 1200), bool)
+    dense[::40, ::40] = True  # 690 holes all over: windows would cost more than one native pass
+    assert [(w.net, w.groups) for w in inp.plan(dense)[0]] == [((900, 1200), None)]
     huge = _rect(900, 1200, (100, 700, 200, 800))
     (win,), _ = inp.plan(huge)
     assert win.resized and max(win.net) == 256 and (win.y1 - win.y0, win.x1 - win.x0) == (900, 1200)
