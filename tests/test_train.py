@@ -126,3 +126,10 @@ def test_two_process_ddp_training_runs_and_writes_once(tmp_path):
     ckpt = load_checkpoint(out / "last.pt")
     assert ckpt["step"] == 6
     assert not any(k.startswith("module.") for k in ckpt["generator"])
+    # two ranks with half batches each and averaged gradients = one process with the whole batch
+    single = train(_cfg(steps=6, log_every=3, save_every=3, keep_every=6, sample_every=6), tmp_path / "one",
+                   progress=False)
+    ref = load_checkpoint(single)
+    for part in ("generator", "critic"):
+        for key, value in ref[part].items():
+            assert torch.allclose(ckpt[part][key], value, atol=1e-5, rtol=1e-4), (part, key)

@@ -1,0 +1,147 @@
+import json
+import math
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from gdn.bench import BenchError, count_flops, format_bench, main_bench, matmul_peak, run_bench
+from gdn.networks import Detector, Generator
+
+
+def _conv(h_out, c_in, c_out, k):
+    return h_out * h_out * c_in * c_out * k * k  # MACs of a conv with an h_out x h_out output
+
+
+def _deconv(h_in, c_in, c_out, k):
+    return h_in * h_in * c_in * c_out * k * k  # fvcore convention: input positions x C_in x C_out x k^2
+
+
+def _meta_flops(size, width=64, res_blocks=8, batch=1):
+    with torch.device("meta"):
+        g, d = Generator(width, res_blocks), Detector()
+        image, mask = torch.empty(batch, 3, size, size), torch.empty(batch, 1, size, size)
+    return count_flops(g, image, mask), count_flops(d, image)
+
+
+def test_generator_and_detector_flops_match_the_hand_count():
+    s, w = 256, 64
+    g_macs = (_conv(s, 4, w, 7) + _conv(s // 2, w, 2 * w, 4) + _conv(s // 4, 2 * w, 4 * w, 4)
+              + 16 * _conv(s // 4, 4 * w, 4 * w, 3)
+              + _deconv(s // 4, 4 * w, 2 * w, 4) + _deconv(s // 2, 2 * w, w, 4) + _conv(s, w, 3, 7))
+    d_macs = (_conv(s, 3, 32, 4) + _conv(s, 32, 64, 4) + _conv(s // 2, 64, 128, 4) + _conv(s // 4, 128, 256, 4)
+              + _conv(s // 4, 256, 256, 4) + _deconv(s // 4, 256, 128, 4) + _deconv(s // 2, 128, 2, 4))
+    assert g_macs == 48_683_286_528 and d_macs == 13_052_674_048
+    g_flops, d_flops = _meta_flops(256)
+    assert g_flops == 2 * g_macs == 97_366_573_056
+    assert d_flops == 2 * d_macs == 26_105_348_096
+
+
+def test_flops_scale_with_area_and_batch():
+    g256, d256 = _meta_flops(256)
+    g128, d128 = _meta_flops(128)
+    assert 4 * g128 == g256 and 4 * d128 == d256
+    g2, d2 = _meta_flops(128, batch=2)
+    assert g2 == 2 * g128 and d2 == 2 * d128
+
+
+def test_flops_agree_with_torch_flop_counter_on_real_tensors():
+    torch.manual_seed(0)
+    g, d = Generator(width=8, res_blocks=2), Detector()
+    image, mask = torch.rand(2, 3, 48, 48), torch.zeros(2, 1, 48, 48)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        g(image, mask)
+    assert count_flops(g, image, mask) == counter.get_total_flops()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        d(image)
+    assert count_flops(d, image) == counter.get_total_flops()
+
+
+def test_count_flops_leaves_the_model_as_it_was():
+    g = Generator(width=8, res_blocks=1).train()
+    g.middle.eval()
+    count_flops(g, torch.rand(1, 3, 16, 16), torch.zeros(1, 1, 16, 16))
+    assert g.training and g.encoder.training and not g.middle.training
+    assert all(not m._forward_hooks for m in g.modules())
+    assert all(p.grad is None for p in g.parameters())
+
+
+@pytest.fixture(scope="module")
+def quick_result():
+    return run_bench(quick=True, threads=1, progress=False)
+
+
+def _numbers(obj):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _numbers(v)
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield obj
+
+
+def test_quick_run_has_every_measurement_positive_and_finite(quick_result):
+    r = quick_result
+    assert r["config"]["quick"] and r["config"]["precisions"] == ["fp32", "bf16"]
+    assert r["flops_per_image"]["generator"] > 0 and r["flops_per_image"]["detector"] > 0
+    assert r["flops_per_image"]["train_step"] > 3 * r["flops_per_image"]["generator"]
+    for p in ("fp32", "bf16"):
+        assert r["matmul_peak_flops"][p] > 0
+        run = r["results"][p]
+        for net in ("generator", "detector"):
+            for key in ("latency_ms", "throughput_images_per_s", "throughput_batch", "achieved_flops",
+                        "peak_fraction", "latency_achieved_flops"):
+                assert run[net][key] > 0, (p, net, key)
+            assert set(run[net]["per_batch"]) == {"1", "2"}
+            assert run[net]["memory"]["batch"] == 2
+        for key in ("step_ms", "images_per_s", "flops_per_image", "achieved_flops", "peak_fraction"):
+            assert run["train"][key] > 0, (p, key)
+        assert run["train"]["batch"] == 2
+        mem = run["train"]["memory"]
+        assert "cuda_max_allocated_mib" in mem or mem["process_maxrss_mib"] > 0
+    assert all(math.isfinite(x) for x in _numbers(r))
+    for key in ("torch", "device_name", "cpu_count", "threads", "date"):
+        assert key in r["machine"]
+    assert r["machine"]["threads"] == 1
+
+
+def test_table_shows_latencies_beside_the_papers_gpu_numbers(quick_result):
+    text = format_bench(quick_result)
+    assert "18.80" in text and "13.07" in text and "paper" in text and "GPU" in text
+    assert "G latency" in text and "train" in text and "fp32" in text and "bf16" in text
+
+
+def test_skipped_precision_is_reported_in_the_table(quick_result):
+    result = dict(quick_result, results={"fp32": quick_result["results"]["fp32"],
+                                         "bf16": {"skipped": "no native bf16"}})
+    text = format_bench(result)
+    assert "bf16: skipped: no native bf16" in text
+
+
+def test_matmul_peak_is_positive():
+    assert 0 < matmul_peak("cpu", torch.float32, seconds=0.02, n_max=256) < math.inf
+
+
+def test_cli_quick_writes_valid_json(tmp_path, capsys):
+    out = tmp_path / "sub" / "bench.json"
+    rc = main_bench(["--quick", "--json", str(out), "--precision", "fp32", "--threads", "1", "--quiet"])
+    assert rc == 0
+    data = json.loads(out.read_text())
+    assert data["config"]["precisions"] == ["fp32"] and data["results"]["fp32"]["generator"]["latency_ms"] > 0
+    for key in ("torch", "device_name", "cpu_count", "threads", "date"):
+        assert key in data["machine"]
+    assert "18.80" in capsys.readouterr().out
+    assert not list(out.parent.glob("*.tmp"))
+
+
+def test_cuda_without_a_gpu_exits_2_with_one_clear_line(monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main_bench(["--device", "cuda", "--quick"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "CUDA is not available" in err
+    with pytest.raises(BenchError):
+        run_bench(device="cuda", quick=True, progress=False)
+
+
+def test_unknown_device_exits_2(capsys):
+    assert main_bench(["--device", "banana", "--quick"]) == 2
+    assert "unknown device" in capsys.readouterr().err

@@ -1,0 +1,120 @@
+"""End to end: ``gdn demo`` serves the notebook with Voila, headless Chromium paints a stroke and inpaints.
+
+Needs Debian's ``chromium``, ``node`` and the npm package ``playwright-core`` (in ``.venv/node/node_modules``,
+or the folder named by ``$GDN_NODE_MODULES``); without them the test is SKIPPED with the install command.
+``$GDN_DEMO_SCREENSHOT=path.png`` keeps a copy of the final screenshot (the book's demo page uses one).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+DRIVER = ROOT / "tests" / "browser" / "demo_e2e.js"
+PLAYWRIGHT_VERSION = "1.65.1"
+INSTALL = ("apt-get update && apt-get install -y chromium nodejs npm && "
+           f"npm install --prefix .venv/node --no-audit --no-fund playwright-core@{PLAYWRIGHT_VERSION}")
+SERVER_TIMEOUT = 120  # s for Voila to listen
+DRIVER_TIMEOUT = 180  # s for each browser step (first kernel start, torch import, inpainting on a busy CPU)
+
+
+def _chromium() -> str | None:
+    for c in (os.environ.get("GDN_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
+              "/usr/bin/chromium"):
+        if c and Path(c).is_file() and os.access(c, os.X_OK):
+            return c
+    return None
+
+
+def _node_modules() -> Path | None:
+    for d in (os.environ.get("GDN_NODE_MODULES"), ROOT / ".venv" / "node" / "node_modules", ROOT / "node_modules"):
+        if d and (Path(d) / "playwright-core" / "package.json").is_file():
+            return Path(d)
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser_tools():
+    chromium, node, modules = _chromium(), shutil.which("node"), _node_modules()
+    missing = [name for name, ok in (("chromium", chromium), ("node", node), ("playwright-core", modules)) if not ok]
+    if missing:
+        pytest.skip(f"headless browser test needs {', '.join(missing)}; install with: {INSTALL}")
+    return chromium, node, modules
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the whole process group (gdn demo, Voila, its kernels), SIGKILL what is left after 20 s."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
+
+
+def test_voila_demo_paints_and_inpaints_in_chromium(browser_tools, tmp_path):
+    from gdn.checkpoint import save_checkpoint
+    from gdn.config import resolve
+    from gdn.frameworks import Framework
+
+    chromium, node, modules = browser_tools
+    ckpt = tmp_path / "det.pt"
+    cfg = resolve("smoke", {"width": "8", "res_blocks": "1"})
+    save_checkpoint(ckpt, Framework(cfg).state(), cfg, step=0)
+
+    port = _free_port()
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "gdn.cli", "demo", "--port", str(port), "--checkpoint",
+                                   str(ckpt), "--no-browser", "--timeout", str(SERVER_TIMEOUT)],
+                                  cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + SERVER_TIMEOUT + 10
+        while f"demo: {url}" not in log.read_text(errors="replace"):
+            assert server.poll() is None, f"gdn demo exited ({server.returncode}):\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"gdn demo did not print its address:\n{log.read_text()[-3000:]}"
+            time.sleep(0.5)
+
+        shot = tmp_path / "demo.png"
+        env = dict(os.environ, NODE_PATH=str(modules), CHROMIUM=chromium, USER_DATA_DIR=str(tmp_path / "profile"))
+        try:
+            run = subprocess.run([node, str(DRIVER), url, str(shot), str(DRIVER_TIMEOUT)], env=env,
+                                 capture_output=True, text=True, timeout=DRIVER_TIMEOUT * 3 + 60)
+        except subprocess.TimeoutExpired as e:
+            pytest.fail(f"the browser driver timed out:\n{e.stderr}\n{log.read_text()[-3000:]}")
+        lines = [ln for ln in run.stdout.splitlines() if ln.startswith("{")]
+        assert lines, f"no report from the driver (rc {run.returncode}):\n{run.stdout}\n{run.stderr}"
+        report = json.loads(lines[-1])
+        assert report["ok"] and run.returncode == 0, (f"{report}\n--- driver\n{run.stderr[-3000:]}\n"
+                                                       f"--- voila\n{log.read_text(errors='replace')[-3000:]}")
+        assert report["hole_status"].startswith("hole: ")
+        assert report["status"].startswith("inpainted 512x512 px in ")
+        assert report["result_size"][0] > 0 and report["download"]["name"] == "astronaut_inpainted.png"
+        assert shot.read_bytes()[:4] == b"\x89PNG"
+        if os.environ.get("GDN_DEMO_SCREENSHOT"):
+            shutil.copyfile(shot, os.environ["GDN_DEMO_SCREENSHOT"])
+    finally:
+        _stop(server)

@@ -1,0 +1,128 @@
+"""The training engine: exact resume after a real kill, atomic checkpoints, DDP with two CPU processes."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from gdn.checkpoint import load_checkpoint
+from gdn.config import resolve
+from gdn.train import EpochSampler, train
+
+TINY = ["width=8", "res_blocks=1", "size=32", "builtin_train=24", "builtin_test=4", "batch_size=4",
+        "num_workers=0"]
+
+
+def _cfg(**over):
+    return resolve("smoke", dict(p.split("=") for p in TINY) | over)
+
+
+def _gdn(*args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "gdn.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def _weights(path):
+    return load_checkpoint(path)["generator"]
+
+
+def test_sampler_is_a_function_of_seed_and_epoch_and_resumes_mid_epoch():
+    s = EpochSampler(20, 3, seed=5)
+    s.set_position(2)
+    full = list(s)
+    s.set_position(2, start_batch=4)
+    assert list(s) == full[12:]
+    s.set_position(3)
+    assert list(s) != full and sorted(full) == sorted(set(full))
+    ranks = [EpochSampler(20, 2, seed=5, rank=r, world=2) for r in (0, 1)]
+    a, b = (list(r) for r in ranks)
+    assert not set(a) & set(b) and len(a) == len(b) == 10
+
+
+def test_a_run_writes_its_config_log_samples_and_checkpoints(tmp_path):
+    train(_cfg(steps=10, log_every=5, sample_every=5, save_every=5, keep_every=10), tmp_path, progress=False)
+    assert json.loads((tmp_path / "config.json").read_text())["steps"] == 10
+    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    assert [int(r["step"]) for r in rows] == [5, 10] and float(rows[0]["loss_g"]) > 0
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step_0000005.png", "step_0000010.png"]
+    assert load_checkpoint(tmp_path / "last.pt")["step"] == 10
+    assert (tmp_path / "step_0000010.pt").exists() and (tmp_path / "summary.json").exists()
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(_cfg(steps=10), tmp_path, progress=False)
+
+
+def test_resume_after_a_kill_gives_the_same_weights_as_an_unbroken_run(tmp_path):
+    args = ["train", "--profile", "smoke", "--quiet", *TINY, "steps=60", "save_every=6", "log_every=6",
+            "sample_every=1000", "keep_every=1000"]
+    killed = tmp_path / "killed"
+    proc = _gdn(*args, "--out", str(killed))
+    deadline = time.time() + 60
+    while not (killed / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    step_at_kill = load_checkpoint(killed / "last.pt")["step"]
+    assert 0 < step_at_kill < 60, "the kill came too late to test resuming"
+    resumed = _gdn(*args, "--out", str(killed), "--resume")
+    assert resumed.wait() == 0, resumed.stderr.read()
+    unbroken = tmp_path / "unbroken"
+    proc = _gdn(*args, "--out", str(unbroken))
+    assert proc.wait() == 0, proc.stderr.read()
+    a, b = _weights(killed / "last.pt"), _weights(unbroken / "last.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    steps = [int(r["step"]) for r in csv.DictReader(open(killed / "log.csv"))]
+    assert steps == list(range(6, 61, 6))  # rows after the checkpoint were dropped and written again
+
+
+def test_resume_with_a_different_method_is_refused(tmp_path):
+    train(_cfg(steps=2), tmp_path, progress=False)
+    with pytest.raises(ValueError, match="exp_base"):
+        train(_cfg(steps=4, exp_base=2.0), tmp_path, resume=True, progress=False)
+    train(_cfg(steps=4), tmp_path, resume=True, progress=False)  # a longer run is fine
+    assert load_checkpoint(tmp_path / "last.pt")["step"] == 4
+
+
+def test_a_kill_during_checkpoint_writing_leaves_a_loadable_last_pt(tmp_path):
+    train(_cfg(steps=2), tmp_path, progress=False)
+    before = (tmp_path / "last.pt").read_bytes()
+    script = f"""
+import os, signal, torch, gdn.checkpoint as c
+from gdn.config import resolve
+from gdn.train import train
+real = torch.save
+def dying_save(obj, f):
+    f.write(b"PK" * 1000); f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+torch.save = dying_save
+cfg = resolve("smoke", {dict(p.split("=") for p in TINY)!r} | {{"steps": "4"}})
+train(cfg, {str(tmp_path)!r}, resume=True, progress=False)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL
+    assert (tmp_path / "last.pt").read_bytes() == before
+    assert load_checkpoint(tmp_path / "last.pt")["step"] == 2
+
+
+@pytest.mark.slow
+def test_two_process_ddp_training_runs_and_writes_once(tmp_path):
+    out = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "gdn.cli", "train",
+                           "--profile", "smoke", "--quiet", "--out", str(out), *TINY, "steps=6", "log_every=3",
+                           "save_every=3", "keep_every=6", "sample_every=6"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = list(csv.DictReader(open(out / "log.csv")))
+    assert [int(r["step"]) for r in rows] == [3, 6]  # one writer, not two
+    assert sorted(p.name for p in out.glob("*.pt")) == ["last.pt", "step_0000006.pt"]
+    assert proc.stdout.count("checkpoint:") == 2  # both ranks finished; only rank 0 wrote files
+    ckpt = load_checkpoint(out / "last.pt")
+    assert ckpt["step"] == 6
+    assert not any(k.startswith("module.") for k in ckpt["generator"])
