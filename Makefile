@@ -14,12 +14,18 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 venv: $(BIN)/.installed
 
+# playwright-core drives Debian's Chromium in the demo's browser test (skipped, saying why, without them)
+PLAYWRIGHT := $(VENV)/node/node_modules/playwright-core/package.json
+$(PLAYWRIGHT): | $(BIN)/.installed
+	@if command -v npm >/dev/null 2>&1; then npm install -q --prefix $(VENV)/node --no-audit --no-fund playwright-core@1.65.1; \
+	else echo "npm not found: the demo's browser test will be skipped"; fi
+
 ## make book [PROFILE=cpu|smoke|paper]: run every notebook with papermill, then build _build/html
 book: venv
 	$(BIN)/gdn book --profile $(PROFILE)
 
 ## make test: the whole test suite (what CI runs)
-test: venv
+test: venv $(PLAYWRIGHT)
 	$(BIN)/python -m pytest
 
 ## make demo: serve the interactive demo with Voila on localhost

@@ -51,6 +51,8 @@ TRAIN_COMMAND = "gdn train --profile cpu --out runs/cpu/det"
 # RGB photos bundled in the scikit-image wheel (no download, no pooch); retina (1411 px) exercises the window path
 BUILTIN_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field",
                   "colorwheel", "retina")
+_LINK_STYLE = ("display:inline-block;margin:6px 0;padding:5px 12px;border-radius:3px;background:#2e7d32;"
+               "color:white;text-decoration:none")
 HOLE_RGB = np.array([255, 32, 32], np.float32)  # tint of the hole on the canvas
 UNDO_DEPTH = 30
 
@@ -170,36 +172,6 @@ def find_checkpoint(checkpoint: str | os.PathLike | None = None) -> tuple[Path |
     return None, looked
 
 
-@contextlib.contextmanager
-def _tqdm_into(bar, on_update: Callable[[Any], None] | None = None):
-    """Mirror the progress bar of ``gdn.train.train`` (``tqdm.auto.tqdm``, looked up when train() runs) into an
-    ipywidgets ``IntProgress`` for the duration of the block."""
-    import tqdm.auto
-    import tqdm.std
-
-    class WidgetTqdm(tqdm.std.tqdm):
-        def __init__(self, *args, **kwargs):
-            kwargs["file"] = io.StringIO()  # the widget is the display
-            kwargs["disable"] = False
-            super().__init__(*args, **kwargs)
-            bar.max = max(int(self.total or 1), 1)
-            bar.value = int(self.n)
-
-        def update(self, n=1):
-            out = super().update(n)
-            bar.value = min(int(self.n), bar.max)
-            if on_update is not None:
-                on_update(self)
-            return out
-
-    old = tqdm.auto.tqdm
-    tqdm.auto.tqdm = WidgetTqdm
-    try:
-        yield
-    finally:
-        tqdm.auto.tqdm = old
-
-
 # ------------------------------------------------------------------------------------------------ widget --
 
 class InpaintDemo:
@@ -254,6 +226,9 @@ class InpaintDemo:
         self.clear_button = w.Button(description="Clear", layout=w.Layout(width="80px"))
         self.inpaint_button = w.Button(description="Inpaint", button_style="primary",
                                        layout=w.Layout(width="120px")).add_class("gdn-inpaint")
+        self.with_artifacts = w.Checkbox(value=True, description="artifact map", indent=False,
+                                         layout=w.Layout(width="120px"),
+                                         tooltip="run the detector on the result (about 5-10 s per megapixel on CPU)")
         self.progress = w.IntProgress(value=0, min=0, max=3, description="working",
                                       layout=w.Layout(visibility="hidden", width="260px"))
         self.status = w.HTML("").add_class("gdn-status")
@@ -274,7 +249,8 @@ class InpaintDemo:
             w.HBox([self.photo_picker, self.upload]),
             w.HBox([self.mode, self.brush, self.undo_button, self.clear_button], layout=w.Layout(flex_flow="row wrap")),
             self.canvas,
-            w.HBox([self.inpaint_button, self.progress, self.status], layout=w.Layout(align_items="center")),
+            w.HBox([self.inpaint_button, self.with_artifacts, self.progress, self.status],
+                   layout=w.Layout(align_items="center")),
             w.HBox([panel("Input (hole in white)", self.input_view),
                     panel("Result", self.result_view),
                     panel("Artifact map of the result", self.artifact_view, self.artifact_note)],
@@ -340,7 +316,7 @@ class InpaintDemo:
         self.model_info.value = (
             f"<b>No model</b>: {why}.<br>Get one with <code>make book</code> (trains <code>{DEFAULT_CHECKPOINT}</code>) or "
             f"<code>{TRAIN_COMMAND}</code>, then reload; or press the button to train the small CPU model here "
-            f"(profile <code>{self.train_profile}</code>, a few minutes on a laptop).")
+            f"(profile <code>{self.train_profile}</code>; minutes to tens of minutes on a CPU).")
         self.train_button.layout.display = ""
         self.inpaint_button.disabled = True
 
@@ -359,12 +335,12 @@ class InpaintDemo:
                 self.status.value = f"training the {self.train_profile} model into <code>{_html(str(self.train_out))}</code>..."
                 t0 = time.perf_counter()
 
-                def tick(bar):
-                    if bar.n % 10 == 0 or bar.n == bar.total:
-                        self.status.value = (f"training: step {bar.n}/{bar.total}, "
-                                             f"{time.perf_counter() - t0:.0f} s")
-                with _tqdm_into(self.train_progress, tick):
-                    last = train(cfg, self.train_out, progress=True)
+                def tick(step: int, total: int) -> None:
+                    self.train_progress.max = total
+                    self.train_progress.value = step
+                    if step % 10 == 0 or step == total:
+                        self.status.value = f"training: step {step}/{total}, {time.perf_counter() - t0:.0f} s"
+                last = train(cfg, self.train_out, progress=False, on_step=tick)
                 self.status.value = f"trained {cfg.steps} steps in {time.perf_counter() - t0:.1f} s"
             self.train_progress.bar_style = "success"
             self.train_progress.value = self.train_progress.max
@@ -520,7 +496,7 @@ class InpaintDemo:
     # -- inpainting -------------------------------------------------------------------------------------
     def run_inpaint(self) -> np.ndarray | None:
         """Inpaint the hole (full resolution), show the result and its artifact map, offer the PNG."""
-        from .inference import artifact_colormap, overlay  # noqa: F401 - colormap used through overlay
+        from .inference import overlay
 
         if self.inpainter is None:
             self.status.value = ("<span style='color:#b00'>no model loaded: see above (<code>make book</code> or "
@@ -534,6 +510,7 @@ class InpaintDemo:
         self.progress.layout.visibility = "visible"
         self.progress.bar_style = "info"
         self.progress.value = 0
+        self.progress.description = "inpainting"
         self.status.value = f"inpainting {W}x{H} px..."
         try:
             t0 = time.perf_counter()
@@ -543,8 +520,9 @@ class InpaintDemo:
             self.result = result
             vh, vw = self.view_image.shape[:2]
             self.result_view.value = png_bytes(_resize(result, (vh, vw)))
-            if self.inpainter.detector is not None:
-                self.status.value = f"inpainted in {t1 - t0:.2f} s; computing the artifact map..."
+            if self.inpainter.detector is not None and self.with_artifacts.value:
+                self.progress.description = "artifacts"
+                self.status.value = f"generator done in {t1 - t0:.2f} s; computing the artifact map..."
                 self.vmap = self.inpainter.artifact_map(result)
                 self.overlay_image = overlay(result, self.vmap, 0.5)
                 self.artifact_view.value = png_bytes(_resize(self.overlay_image, (vh, vw)))
@@ -553,16 +531,19 @@ class InpaintDemo:
                 self.artifact_note.value = f"mean V: hole {hole_v:.2f}, elsewhere {rest_v:.2f}"
             else:
                 self.vmap = self.overlay_image = None
-                self.artifact_note.value = "this checkpoint has no pixel-wise detector"
+                self.artifact_view.value = png_bytes(np.full((vh, vw, 3), 235, np.uint8))
+                self.artifact_note.value = ("this checkpoint has no pixel-wise detector" if self.inpainter.detector is None
+                                            else "artifact map switched off")
             t2 = time.perf_counter()
             self.progress.value = 2
             data = base64.b64encode(png_bytes(result)).decode("ascii")
             self.download.value = (f"<a download='{_html(self._photo_name)}_inpainted.png' "
-                                   f"href='data:image/png;base64,{data}'>Download the result "
-                                   f"(PNG, {W}x{H})</a>")
+                                   f"href='data:image/png;base64,{data}' style='{_LINK_STYLE}'>"
+                                   f"&#x2B07; Download the result (PNG, {W}x{H})</a>")
             t3 = time.perf_counter()
             self.progress.value = 3
             self.progress.bar_style = "success"
+            self.progress.description = "done"
             windows = self.inpainter.last_windows
             how = ("whole image" if len(windows) == 1 and windows[0].groups is None
                    else f"{len(windows)} window{'s' * (len(windows) != 1)}")

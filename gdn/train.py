@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -209,11 +209,11 @@ def total_steps(cfg: Config, batches_per_epoch: int) -> int:
 
 
 def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress: bool = True,
-          stop_after: int | None = None) -> Path:
+          stop_after: int | None = None, on_step: Callable[[int, int], None] | None = None) -> Path:
     """Train ``cfg.framework`` and return the path of ``out/last.pt``.
 
-    ``stop_after`` ends the run early after that many steps of this call, as a kill would after a save
-    (tests use it); ``resume`` continues from ``out/last.pt``.
+    ``resume`` continues from ``out/last.pt``; ``stop_after`` ends this call after that many steps;
+    ``on_step(step, total)`` is called after every step (e.g. to drive a widget's progress bar).
     """
     out = Path(out)
     ddp = _Distributed()
@@ -301,6 +301,8 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
                 step += 1
                 this_call += 1
                 bar.update(1)
+                if on_step is not None:
+                    on_step(step, steps)
                 if ddp.main and (step % cfg.log_every == 0 or step == steps):
                     # the only host sync of the loop: average the losses since the last row
                     mean = {k: torch.stack([p[k] for p in pending]).mean().item() for k in pending[0]}

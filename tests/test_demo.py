@@ -193,6 +193,13 @@ def test_artifact_overlay_has_the_photo_size(demo, small_photo):
     assert "mean V" in demo.artifact_note.value
 
 
+def test_artifact_map_can_be_switched_off(demo):
+    drag(demo, [(20, 20), (40, 25)])
+    demo.with_artifacts.value = False
+    assert demo.run_inpaint() is not None
+    assert demo.vmap is None and "switched off" in demo.artifact_note.value
+
+
 def test_inpaint_without_a_hole_asks_for_one(demo):
     assert demo.run_inpaint() is None
     assert "paint a hole" in demo.status.value
@@ -206,12 +213,12 @@ def test_large_photo_goes_through_windows(det_checkpoint):
     d.brush.value = 4
     drag(d, [(30, 30), (36, 32)])
     assert 0 < d.mask.mean() < 0.01
-    d.inpainter.detector = None  # the artifact map of a 1 MP photo is slow on CPU; tested above
+    d.with_artifacts.value = False  # the artifact map of a 1 MP photo is slow on CPU; tested above
     out = d.run_inpaint()
     assert np.array_equal(out[~d.mask], big[~d.mask])
     windows = d.inpainter.last_windows
     assert windows and all((w.y1 - w.y0) < 1024 for w in windows)  # not the whole photo
-    assert "window" in d.status.value and "no pixel-wise detector" in d.artifact_note.value
+    assert "window" in d.status.value and "switched off" in d.artifact_note.value
 
 
 def test_upload_of_a_png(demo):
@@ -260,6 +267,22 @@ def test_missing_checkpoint_says_how_to_get_one(tmp_path, monkeypatch):
     assert "nope.pt" in d2.model_info.value and "does not exist" in d2.model_info.value
 
 
+def test_weight_checkpoint_inpaints_without_artifact_map(tmp_path, small_photo):
+    from gdn.checkpoint import save_checkpoint
+    from gdn.config import resolve
+    from gdn.frameworks import Framework
+
+    path = tmp_path / "weight.pt"
+    cfg = resolve("smoke", {"framework": "weight", "width": "8", "res_blocks": "1"})
+    save_checkpoint(path, Framework(cfg).state(), cfg, step=0)
+    d = ready(InpaintDemo(path, photo=small_photo, view_max=64, device="cpu"))
+    assert "no detector" in d.model_info.value
+    drag(d, [(20, 20), (40, 25)])
+    out = d.run_inpaint()
+    assert np.array_equal(out[~d.mask], small_photo[~d.mask]) and d.vmap is None
+    assert "no pixel-wise detector" in d.artifact_note.value
+
+
 def test_broken_checkpoint_is_reported_not_raised(tmp_path):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
@@ -302,7 +325,6 @@ def test_train_button_trains_with_a_progress_bar_and_loads(tmp_path, monkeypatch
     assert d.inpainter is not None and not d.inpaint_button.disabled and "Model" in d.model_info.value
     assert d.train_button.layout.display == "none"
     import tqdm.auto
-    import tqdm.std
     assert tqdm.auto.tqdm is not None and tqdm.auto.tqdm.__name__ != "WidgetTqdm"  # the patch is undone
     # in a fresh demo the trained model is found without being named
     assert find_checkpoint()[0] == out / "last.pt"

@@ -2,7 +2,11 @@
 
 Needs Debian's ``chromium``, ``node`` and the npm package ``playwright-core`` (in ``.venv/node/node_modules``,
 or the folder named by ``$GDN_NODE_MODULES``); without them the test is SKIPPED with the install command.
-``$GDN_DEMO_SCREENSHOT=path.png`` keeps a copy of the final screenshot (the book's demo page uses one).
+``$GDN_DEMO_SCREENSHOT=path.png`` keeps a copy of the final screenshot (the book's demo page uses one), and
+``$GDN_DEMO_TEST_CHECKPOINT`` replaces the random-weight smoke checkpoint (e.g. runs/cpu/det/last.pt):
+
+    GDN_DEMO_TEST_CHECKPOINT=runs/cpu/det/last.pt GDN_DEMO_SCREENSHOT=book/_static_demo/demo.png \
+        .venv/bin/python -m pytest tests/test_demo_browser.py
 """
 from __future__ import annotations
 
@@ -80,9 +84,10 @@ def test_voila_demo_paints_and_inpaints_in_chromium(browser_tools, tmp_path):
     from gdn.frameworks import Framework
 
     chromium, node, modules = browser_tools
-    ckpt = tmp_path / "det.pt"
-    cfg = resolve("smoke", {"width": "8", "res_blocks": "1"})
-    save_checkpoint(ckpt, Framework(cfg).state(), cfg, step=0)
+    ckpt = Path(os.environ.get("GDN_DEMO_TEST_CHECKPOINT") or tmp_path / "det.pt")  # a trained one for screenshots
+    if not os.environ.get("GDN_DEMO_TEST_CHECKPOINT"):
+        cfg = resolve("smoke", {"width": "8", "res_blocks": "1"})
+        save_checkpoint(ckpt, Framework(cfg).state(), cfg, step=0)
 
     port = _free_port()
     log = tmp_path / "demo.log"
@@ -114,7 +119,9 @@ def test_voila_demo_paints_and_inpaints_in_chromium(browser_tools, tmp_path):
         assert report["status"].startswith("inpainted 512x512 px in ")
         assert report["result_size"][0] > 0 and report["download"]["name"] == "astronaut_inpainted.png"
         assert shot.read_bytes()[:4] == b"\x89PNG"
-        if os.environ.get("GDN_DEMO_SCREENSHOT"):
-            shutil.copyfile(shot, os.environ["GDN_DEMO_SCREENSHOT"])
+        if os.environ.get("GDN_DEMO_SCREENSHOT"):  # a 256-colour copy, small enough to commit
+            from PIL import Image
+            with Image.open(shot) as im:
+                im.convert("RGB").quantize(256).save(os.environ["GDN_DEMO_SCREENSHOT"], optimize=True)
     finally:
         _stop(server)
