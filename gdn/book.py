@@ -23,7 +23,7 @@ Where things land (relative to the work directory, by default the repository roo
   :class:`gdn.report.Report` (PNG/CSV/HTML, each with a JSON sidecar);
 - ``book/_generated/<step>.ipynb``: copies of the executed notebooks that the book's pages paste from;
 - ``book/_vendor/mathjax/``: MathJax 3 for offline math (``npm install mathjax@3.2.2`` into a cache, once);
-- ``_build/html``: the book, built with ``jupyter-book build -W -n --keep-going``.
+- ``_build/html``: the book, built with ``jupyter-book build --all -W -n --keep-going``.
 """
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 __all__ = ["Step", "plan", "TRAININGS", "EVAL_SIZES", "check_parameters", "step_keys", "run_steps",
            "prepare_workdir", "ensure_mathjax", "sync_generated", "build_book", "main_book", "BookError",
@@ -85,7 +85,7 @@ TRAINING_TITLES = {
 # and what the timing notebook measures (the paper's networks at 256 px, except in the smoke book).
 EVAL_SIZES: dict[str, dict[str, Any]] = {
     "smoke": dict(per_bin=1, n_images=4, app_size=64, bench=dict(quick=True, repeats=1)),
-    "cpu": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=5)),
+    "cpu": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3)),
     "paper": dict(per_bin=100, n_images=0, app_size=256, bench=dict(quick=False, repeats=20)),
 }
 
@@ -117,36 +117,32 @@ class Step:
     title: str = ""
 
 
-def plan(profile: str, overrides: Mapping[str, Any] | None = None, runs: Iterable[str] | None = None) -> list[Step]:
-    """The book's steps for ``profile`` in execution order. ``overrides`` are training config keys (for
-    every training run, e.g. ``device``, ``train_data``); ``runs`` restricts the training runs (default all)."""
+def plan(profile: str, overrides: Mapping[str, Any] | None = None) -> list[Step]:
+    """The book's steps for ``profile`` in execution order: the seven trainings, then the experiments.
+    ``overrides`` are training config keys for every training run (e.g. ``device``, ``train_data``)."""
     from .config import PROFILES
 
     if profile not in PROFILES:
         raise BookError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     sizes = EVAL_SIZES.get(profile, EVAL_SIZES["cpu"])
     overrides = dict(overrides or {})
+    device = str(overrides.get("device", "cpu"))
     steps: list[Step] = []
-    names = list(runs or TRAININGS)
-    for run in names:
-        spec = TRAININGS[run]
+    for run, spec in TRAININGS.items():
         params = {"profile": profile, "run": run, **spec}
         if overrides:
             params["overrides"] = dict(overrides)
         steps.append(Step(f"train_{run}", "train.ipynb", params,
                           outputs=(f"runs/{profile}/{run}/last.pt", f"runs/{profile}/{run}/summary.json"),
-                          title=f"Training run {run}: {TRAINING_TITLES.get(run, run)}"))
-    device = str(overrides.get("device", "cpu"))
+                          title=f"Training run {run}: {TRAINING_TITLES[run]}"))
     for name, title, needs in EXPERIMENTS:
-        if not set(needs) <= set(names):
-            continue
-        params: dict[str, Any] = {"profile": profile}
         if name == "timing":
-            params.update(sizes["bench"], device=device)
+            params = {"profile": profile, **sizes["bench"], "device": device}
+        elif name == "applications":
+            params = {"profile": profile, "app_size": sizes["app_size"], "device": device}
         else:
-            params.update(per_bin=sizes["per_bin"], n_images=sizes["n_images"], device=device)
-            if name == "applications":
-                params = {"profile": profile, "app_size": sizes["app_size"], "device": device}
+            params = {"profile": profile, "per_bin": sizes["per_bin"], "n_images": sizes["n_images"],
+                      "device": device}
         steps.append(Step(name, f"{name}.ipynb", params, deps=tuple(f"train_{r}" for r in needs), title=title))
     return steps
 
@@ -451,10 +447,11 @@ def sync_generated(steps: Sequence[Step], workdir: Path, profile: str) -> Path:
 
 
 def build_book(workdir: Path, out=None) -> None:
-    """``jupyter-book build WORKDIR -W -n --keep-going``; any warning fails it."""
+    """``jupyter-book build WORKDIR --all -W -n --keep-going``; any warning fails it. ``--all`` re-writes
+    every page: a chapter pastes numbers from notebooks that may have changed while its own source did not."""
     out = out or sys.stdout
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(workdir), "-W", "-n", "--keep-going"]
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(workdir), "--all", "-W", "-n", "--keep-going"]
     print("building the book: " + " ".join(cmd[1:]), file=out, flush=True)
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -529,8 +526,10 @@ def main_book(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(list(argv) if argv is not None else None)
     overrides = _parse_overrides(args.overrides)
     if args.list:
+        notebooks = source_root() / "notebooks"
         steps = plan(args.profile, overrides)
-        apply_params(steps, args.param, source_root() / "notebooks")
+        apply_params(steps, args.param, notebooks)
+        check_parameters(steps, notebooks)
         for s in steps:
             deps = f"  after {', '.join(s.deps)}" if s.deps else ""
             print(f"{s.name:16s} notebooks/{s.notebook:22s} {json.dumps(s.params, default=str)}{deps}")

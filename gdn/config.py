@@ -86,7 +86,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "smoke": dict(size=64, width=16, res_blocks=2, batch_size=4, steps=20, builtin_train=32, builtin_test=8,
                   num_workers=0, log_every=5, sample_every=10, save_every=10, keep_every=10, eval_per_bin=1),
     # The default of `make book` on 2 CPU cores: each of the book's seven training runs takes a few minutes.
-    "cpu": dict(size=64, width=32, res_blocks=8, batch_size=8, steps=400, builtin_train=3200, builtin_test=48,
+    "cpu": dict(size=64, width=32, res_blocks=8, batch_size=8, steps=160, builtin_train=3200, builtin_test=48,
                 num_workers=1, log_every=20, sample_every=100, save_every=100, keep_every=400, eval_per_bin=8),
     "paper": dict(),
 }

@@ -186,8 +186,7 @@ def column_formats(columns: Sequence[str]) -> dict[str, str]:
 
 
 def metric_table(rows: Sequence[Mapping], metrics: Sequence[str], methods: Sequence[str], *,
-                 paper: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
-                 fid_note: str | None = None) -> list[dict[str, Any]]:
+                 paper: Mapping[str, Mapping[str, Sequence[float]]] | None = None) -> list[dict[str, Any]]:
     """Table 1 layout: one row per (metric, method), one column per bin and ``all``; the paper's rows
     (metric -> dataset -> six bins) follow ours, labelled ``Paper: Ours (<dataset>)``. The first row counts
     the masks of each bin."""
@@ -197,8 +196,6 @@ def metric_table(rows: Sequence[Mapping], metrics: Sequence[str], methods: Seque
             **{b: cell[(first, b)]["count"] for b in [*BIN_LABELS, "all"] if (first, b) in cell}}]
     for metric in metrics:
         label = _METRIC_NAMES.get(metric, metric)
-        if metric == "fid" and fid_note:
-            label = f"{label} ({fid_note})"
         for m in methods:
             row = {"metric": label, "method": m, "_fmt": FORMATS.get(metric)}
             for b in [*BIN_LABELS, "all"]:
@@ -328,10 +325,11 @@ def corrupted8(image: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
 
 
 def image_grid(columns: Mapping[str, Sequence[np.ndarray]], row_labels: Sequence[str] | None = None,
-               cell: float = 1.45, cmap_columns: Sequence[str] = ()):
+               cell: float = 1.45, cmap_columns: Sequence[str] = (), stretch: bool = False):
     """A grid figure: one column per entry of ``columns`` (title -> list of (H,W,3) uint8 or (H,W) float
     maps), one row per example. Columns named in ``cmap_columns`` are (H,W) maps in [0,1] drawn with ``jet``
-    (red = artifact, blue = clean, as the paper's Fig. 7)."""
+    (red = artifact, blue = clean, as the paper's Fig. 7), on the absolute 0..1 scale or, with ``stretch``,
+    each map from its own minimum (blue) to its maximum (red)."""
     import matplotlib.pyplot as plt
 
     titles = list(columns)
@@ -348,7 +346,8 @@ def image_grid(columns: Mapping[str, Sequence[np.ndarray]], row_labels: Sequence
             items = columns[title]
             if i < len(items):
                 if title in cmap_columns:
-                    ax.imshow(items[i], cmap="jet", vmin=0, vmax=1, interpolation="nearest")
+                    lo, hi = (float(items[i].min()), float(items[i].max())) if stretch else (0.0, 1.0)
+                    ax.imshow(items[i], cmap="jet", vmin=lo, vmax=max(hi, lo + 1e-6), interpolation="nearest")
                 else:
                     ax.imshow(items[i], interpolation="nearest")
             if i == 0:

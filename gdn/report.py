@@ -5,7 +5,7 @@ glued for the book.
     rep.figure(fig, "examples", "Det on the largest holes")      # figures/<profile>/table1/examples.png
     rep.table(rows, "psnr", "PSNR by mask-ratio bin")              # .csv + .html
     rep.number("psnr_all", 24.3, "PSNR over every bin, dB")        # numbers.json
-    rep.text("setup", "cpu profile, built-in photos")
+    rep.text("setup", "cpu profile, built-in photos")                # pasted with {glue:text}`...::setup:s`
 
 Every item lands in ``figures/<profile>/<notebook>/`` (relative to the working directory, which ``gdn book``
 sets to the book's root) with a JSON sidecar holding the notebook's parameters, the git commit, the device,
@@ -189,33 +189,26 @@ class Report:
             raise ValueError(f"report key {key!r} must be letters, digits, '_' or '-'")
 
     # -- items ------------------------------------------------------------------------------------------
-    def figure(self, fig, key: str, caption: str = "", *, dpi: int = 110) -> Path:
+    def figure(self, fig, key: str, caption: str = "", *, dpi: int = 110) -> None:
         """Save a matplotlib figure as ``<key>.png`` and glue it (as a PNG image); closes the figure."""
         import matplotlib.pyplot as plt
 
-        self._check_key(key)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
         plt.close(fig)
-        png = buf.getvalue()
-        path = self.dir / f"{key}.png"
-        path.write_bytes(png)
-        self._sidecar(key, "figure", caption, [path.name])
-        if self.glue_enabled:
-            from IPython.display import Image
+        self._png(buf.getvalue(), key, caption)
 
-            self._glue(key, Image(data=png, format="png"))
-        return path
-
-    def image(self, array, key: str, caption: str = "") -> Path:
+    def image(self, array, key: str, caption: str = "") -> None:
         """Save an (H,W,3) uint8 array as ``<key>.png`` and glue it."""
         import numpy as np
         from PIL import Image as PILImage
 
-        self._check_key(key)
         buf = io.BytesIO()
         PILImage.fromarray(np.asarray(array, dtype=np.uint8)).save(buf, format="PNG")
-        png = buf.getvalue()
+        self._png(buf.getvalue(), key, caption)
+
+    def _png(self, png: bytes, key: str, caption: str) -> None:
+        self._check_key(key)
         path = self.dir / f"{key}.png"
         path.write_bytes(png)
         self._sidecar(key, "figure", caption, [path.name])
@@ -223,12 +216,12 @@ class Report:
             from IPython.display import Image
 
             self._glue(key, Image(data=png, format="png"))
-        return path
 
     def table(self, rows: Sequence[Mapping[str, Any]], key: str, caption: str = "", *,
               columns: Sequence[str] | None = None, formats: Mapping[str, str] | None = None,
-              bold: Iterable[tuple[int, str]] = ()) -> str:
-        """Save rows of dicts as ``<key>.csv`` (raw values) and ``<key>.html``, and glue the HTML table."""
+              bold: Iterable[tuple[int, str]] = (), note: str = "") -> None:
+        """Save rows of dicts as ``<key>.csv`` (raw values) and ``<key>.html``, and glue the HTML table.
+        ``note`` is shown under the table (its HTML caption)."""
         self._check_key(key)
         rows = [dict(r) for r in rows]
         columns = list(columns or dict.fromkeys(k for r in rows for k in r if not k.startswith("_")))
@@ -237,39 +230,36 @@ class Report:
             writer.writeheader()
             for r in rows:
                 writer.writerow({c: ("" if r.get(c) is None else r.get(c)) for c in columns})
-        text = html_table(rows, columns, key=key, caption="", formats=formats, bold=bold)
+        text = html_table(rows, columns, key=key, caption=note, formats=formats, bold=bold)
         (self.dir / f"{key}.html").write_text(text + "\n")
-        self._sidecar(key, "table", caption, [f"{key}.csv", f"{key}.html"], columns=columns)
+        self._sidecar(key, "table", caption, [f"{key}.csv", f"{key}.html"], columns=columns, note=note)
         if self.glue_enabled:
             from IPython.display import HTML
 
             self._glue(key, HTML(text))
-        return text
 
-    def number(self, key: str, value: Any, caption: str = "") -> Any:
+    def number(self, key: str, value: Any, caption: str = "") -> None:
         """Record a number (glued as is, so pages can format it with ``{glue:text}`` and a format spec)."""
-        self._check_key(key)
         if hasattr(value, "item"):
             value = value.item()
+        self._record(key, value, caption)
+        self._glue(key, value)
+
+    def text(self, key: str, text: str, caption: str = "") -> None:
+        """A short text; pages paste it with ``{glue:text}`PATH::KEY:s``` (``:s`` strips the quotes)."""
+        self._record(key, str(text), caption)
+        self._glue(key, str(text))
+
+    def _record(self, key: str, value: Any, caption: str) -> None:
+        self._check_key(key)
         self.numbers[key] = {"value": _jsonable(value), "caption": caption}
         (self.dir / "numbers.json").write_text(
             json.dumps({"numbers": self.numbers, **self.provenance()}, indent=2) + "\n")
-        self._glue(key, value)
-        return value
-
-    def text(self, key: str, text: str, caption: str = "") -> str:
-        """A short text; pages paste it with ``{glue:text}`PATH::KEY:s``` (``:s`` strips the quotes)."""
-        self._check_key(key)
-        self.numbers[key] = {"value": text, "caption": caption}
-        (self.dir / "numbers.json").write_text(
-            json.dumps({"numbers": self.numbers, **self.provenance()}, indent=2) + "\n")
-        self._glue(key, str(text))
-        return text
 
     def show_provenance(self) -> None:
         """Display (in the executed notebook) the parameters, commit, device and date of this run."""
         rows = [{"": k, "value": json.dumps(v) if isinstance(v, (dict, list)) else v}
-                for k, v in [("notebook", self.name), ("profile", self.profile), *self.params.items(),
+                for k, v in [("notebook", self.name), *({"profile": self.profile} | self.params).items(),
                              ("git commit", self.commit), ("device", self.device), ("date", self.date)]]
         if self.glue_enabled:
             from IPython.display import HTML, display

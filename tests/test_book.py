@@ -1,0 +1,227 @@
+"""The book runner (`gdn book`): parameter checks, reuse of unchanged runs, and the smoke book end to end."""
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from gdn import book
+from gdn.report import Report, html_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _notebook(path: Path, params: str, body: str = "y = 1") -> Path:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Test"), cell, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+# --------------------------------------------------------------------------------------- parameter check
+
+def test_a_misspelt_parameter_is_an_error_naming_it_and_the_allowed_ones(tmp_path):
+    _notebook(tmp_path / "a.ipynb", "alpha = 1\nbeta = 'x'\n")
+    good = [book.Step("a", "a.ipynb", {"alpha": 2, "beta": "y"})]
+    book.check_parameters(good, tmp_path)
+    bad = [book.Step("a", "a.ipynb", {"alpha": 2, "betta": "y"})]
+    with pytest.raises(book.BookError) as err:
+        book.check_parameters(bad, tmp_path)
+    message = str(err.value)
+    assert "'betta'" in message and "allowed parameters: alpha, beta" in message and "a.ipynb" in message
+
+
+def test_every_step_of_every_profile_matches_its_notebook():
+    for profile in ("smoke", "cpu", "paper"):
+        steps = book.plan(profile, {"device": "cpu"})
+        book.check_parameters(steps, ROOT / "notebooks")
+        names = [s.name for s in steps]
+        assert names.index("train_det") < names.index("table1") and len(names) == 16
+
+
+def test_param_assignments_are_checked_too(capsys):
+    steps = book.plan("smoke")
+    book.apply_params(steps, ["table1.per_bin=3", "n_images=2"], ROOT / "notebooks")
+    by_name = {s.name: s for s in steps}
+    assert by_name["table1"].params["per_bin"] == 3 and by_name["metrics"].params["n_images"] == 2
+    book.apply_params(steps, ["table1.per_bn=3"], ROOT / "notebooks")
+    with pytest.raises(book.BookError, match=r"unknown parameter 'per_bn' \(step table1\); allowed parameters: "
+                                             r"profile, per_bin,"):
+        book.check_parameters(steps, ROOT / "notebooks")
+    with pytest.raises(book.BookError, match="no notebook has a parameter 'per_bn'"):
+        book.main_book(["--profile", "smoke", "--list", "--param", "per_bn=3"])
+    assert book.main_book(["--profile", "smoke", "--list"]) == 0
+    assert "train_det_exp_e" in capsys.readouterr().out
+
+
+def test_the_cli_reports_a_misspelt_parameter_in_one_line(capsys):
+    from gdn.cli import main
+
+    assert main(["book", "--profile", "smoke", "--list", "--param", "table1.per_bn=3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'per_bn'" in err[0] and "allowed parameters: profile, per_bin" in err[0]
+
+
+# ------------------------------------------------------------------------------------------------ reuse
+
+class FakeExecutor:
+    """Stands in for papermill: records which notebooks ran and writes an executed copy."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+
+    def __call__(self, notebook: Path, output: Path, params: dict, cwd: Path) -> None:
+        self.calls.append(output.stem)
+        output.write_text(notebook.read_text())
+        if output.stem == "train":
+            run = cwd / "runs" / "p" / "r"
+            run.mkdir(parents=True, exist_ok=True)
+            (run / "last.pt").write_text("weights")
+
+
+def _reuse_setup(tmp_path):
+    work = tmp_path / "work"
+    for name in ("train", "b", "c", "d"):
+        _notebook(work / "notebooks" / f"{name}.ipynb", "profile = 'p'\nn = 1\n")
+    steps = [book.Step("train", "train.ipynb", {"profile": "p"}, outputs=("runs/p/r/last.pt",)),
+             book.Step("b", "b.ipynb", {"n": 1}, deps=("train",)),
+             book.Step("c", "c.ipynb", {"n": 1}, deps=("train",)),
+             book.Step("d", "d.ipynb", {"n": 1})]
+    return work, steps
+
+
+def test_a_second_run_reuses_and_a_touched_notebook_reruns_only_it_and_its_dependants(tmp_path):
+    work, steps = _reuse_setup(tmp_path)
+    fake = FakeExecutor()
+    run = lambda: book.run_steps(steps, work, "p", execute=fake, out=open(tmp_path / "log", "a"))  # noqa: E731
+    assert set(run().values()) == {"ran"} and fake.calls == ["train", "b", "c", "d"]
+    record = json.loads((work / "figures" / "p" / "b" / "run.json").read_text())
+    assert {"params", "key", "git_commit", "device", "date", "run_time_s"} <= set(record)
+
+    fake.calls.clear()
+    assert set(run().values()) == {"reused"} and fake.calls == []
+
+    _notebook(work / "notebooks" / "train.ipynb", "profile = 'p'\nn = 1\n", body="y = 2")  # edit the training
+    assert run() == {"train": "ran", "b": "ran", "c": "ran", "d": "reused"}
+
+    _notebook(work / "notebooks" / "c.ipynb", "profile = 'p'\nn = 1\n", body="z = 3")  # edit one experiment
+    assert run() == {"train": "reused", "b": "reused", "c": "ran", "d": "reused"}
+
+    steps[3].params["n"] = 2  # new parameters
+    assert run()["d"] == "ran"
+    (work / "runs" / "p" / "r" / "last.pt").unlink()  # a missing output reruns the step and its dependants
+    assert run() == {"train": "ran", "b": "ran", "c": "ran", "d": "reused"}
+    forced = book.run_steps(steps, work, "p", execute=fake, force=True, out=open(tmp_path / "log", "a"))
+    assert set(forced.values()) == {"ran"}
+
+
+def test_a_failed_notebook_is_not_recorded_and_reruns(tmp_path):
+    work, steps = _reuse_setup(tmp_path)
+
+    def failing(notebook, output, params, cwd):
+        output.write_text("{}")
+        raise book.BookError(f"{notebook.name} failed")
+
+    with pytest.raises(book.BookError, match="train.ipynb failed"):
+        book.run_steps(steps, work, "p", execute=failing, out=open(tmp_path / "log", "w"))
+    assert not (work / "figures" / "p" / "train" / "run.json").exists()
+    fake = FakeExecutor()
+    book.run_steps(steps, work, "p", execute=fake, out=open(tmp_path / "log", "w"))
+    assert fake.calls[0] == "train"
+
+
+def test_report_writes_files_with_provenance(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rep = Report("nb", {"profile": "p", "k": 1}, root=tmp_path)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    rep.figure(fig, "fig", "a line")
+    rep.table([{"method": "A", "x": 1.23456, "n": 3}, {"method": "Paper: B", "x": float("nan"), "n": None}], "tab",
+              formats={"x": "{:.2f}"})
+    rep.number("psnr", 24.5)
+    folder = tmp_path / "p" / "nb"
+    assert (folder / "fig.png").read_bytes()[:4] == b"\x89PNG"
+    assert (folder / "tab.csv").read_text().splitlines()[0] == "method,x,n"
+    html = (folder / "tab.html").read_text()
+    assert "<td>1.23</td>" in html and "<td>n/a</td>" in html and 'class="paper"' in html
+    side = json.loads((folder / "fig.json").read_text())
+    assert side["params"] == {"profile": "p", "k": 1} and side["caption"] == "a line"
+    assert {"git_commit", "device", "date", "run_time_s"} <= set(side)
+    assert json.loads((folder / "numbers.json").read_text())["numbers"]["psnr"]["value"] == 24.5
+    with pytest.raises(ValueError, match="report key"):
+        rep.number("bad key", 1)
+    assert html_table([{"a": 1}], key="k").startswith('<table class="gdn-table" data-key="k">')
+
+
+# ------------------------------------------------------------------------------------------ smoke book
+
+# page -> tables (data-key) and at least this many figures
+EXPECTED = {
+    "table1": (["table1"], 1),
+    "table2": (["table2"], 1),
+    "frameworks": (["fig6_table"], 1),
+    "weight_mapping": (["edge_ratios"], 1),
+    "detector": (["auroc"], 2),
+    "examples": ([], 3),
+    "applications": (["fig8_table"], 1),
+    "timing": (["timing"], 0),
+    "evaluation": (["definitions"], 0),
+    "training": ([], 0),
+    "method": ([], 0),
+}
+
+
+def _check_page(html_dir: Path, page: Path, tables, n_images) -> None:
+    text = page.read_text()
+    assert "IPython.core.display" not in text and "<IPython" not in text and "&lt;IPython" not in text, page
+    keys = re.findall(r'data-key="([^"]+)"', text)
+    for key in tables:
+        assert key in keys, f"{page.name}: table {key} missing"
+    images = re.findall(r'<img[^>]*src="([^"]+)"', text)
+    assert len(images) >= n_images, f"{page.name}: {len(images)} images, expected {n_images}"
+    for src in images:
+        assert not src.startswith(("http:", "https:", "//")), f"{page.name}: remote image {src}"
+        target = (page.parent / src.split("?")[0]).resolve()
+        assert target.is_file() and target.stat().st_size > 100, f"{page.name}: broken image {src}"
+    for pasted in re.findall(r'class="pasted-text">([^<]*)<', text):
+        assert pasted.strip(), f"{page.name}: empty glue"
+    for src in re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', text):
+        assert not src.startswith(("http:", "https:", "//")), f"{page.name}: loads {src} from the network"
+
+
+@pytest.mark.slow
+def test_the_smoke_book_builds_with_every_table_and_figure(tmp_path):
+    work = tmp_path / "book"
+    status = book.run_book("smoke", workdir=work, out=open(tmp_path / "log", "w"))
+    assert set(status.values()) == {"ran"} and len(status) == 16
+    html = work / "_build" / "html"
+    for name, (tables, n_images) in EXPECTED.items():
+        _check_page(html, html / "book" / f"{name}.html", tables, n_images)
+    for page in (html / "book" / "_generated").glob("*.html"):
+        _check_page(html, page, [], 0)
+    method = (html / "book" / "method.html").read_text()
+    code = re.sub(r"<[^>]+>", "", method)  # the source shown, without the highlighting's spans
+    assert "def detector_loss" in code and "def weighted_l1" in code and "class Detector" in code
+    assert "_static/mathjax/tex-mml-chtml.js" in method and "cdn.jsdelivr" not in method
+    assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    table1 = (html / "book" / "table1.html").read_text()
+    from gdn.experiments import fid_status
+    assert ("FID: n/a: Inception weights not present" in table1) == (fid_status() is not None)
+    assert "Paper: Ours (CelebA-HQ)" in table1
+    # provenance beside every executed notebook and figure
+    record = json.loads((work / "figures" / "smoke" / "table1" / "run.json").read_text())
+    assert record["params"]["profile"] == "smoke" and record["git_commit"] and record["device"]
+    side = json.loads((work / "figures" / "smoke" / "detector" / "fig7.json").read_text())
+    assert side["params"]["per_bin"] == 1 and side["run_time_s"] >= 0
+    assert (work / "runs" / "smoke" / "det" / "last.pt").is_file()
+
+    again = book.run_book("smoke", workdir=work, build=False, out=open(tmp_path / "log2", "w"))
+    assert set(again.values()) == {"reused"}
