@@ -470,16 +470,6 @@ def build_book(workdir: Path, out=None) -> None:
           file=out, flush=True)
 
 
-def _parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise BookError(f"expected key=value (a training config key), got {pair!r}")
-        out[key.strip().replace("-", "_")] = value
-    return out
-
-
 def run_book(profile: str, *, workdir: str | Path | None = None, params: Sequence[str] = (),
              overrides: Mapping[str, str] | None = None, force: bool = False, build: bool = True,
              execute: Executor | None = None, out=None) -> dict[str, str]:
@@ -524,7 +514,9 @@ def main_book(argv: Sequence[str] | None = None) -> int:
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="training config keys for every training run, e.g. device=cuda train_data=/data")
     args = p.parse_args(list(argv) if argv is not None else None)
-    overrides = _parse_overrides(args.overrides)
+    from .config import parse_overrides
+
+    overrides = parse_overrides(args.overrides)
     if args.list:
         notebooks = source_root() / "notebooks"
         steps = plan(args.profile, overrides)

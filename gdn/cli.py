@@ -14,16 +14,6 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, F
                                                  OSError)
 
 
-def _parse_overrides(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"expected key=value, got {pair!r}")
-        out[key.strip().replace("-", "_")] = value
-    return out
-
-
 def cmd_train(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="gdn train", description="Train a framework (det, weight or adv).")
     p.add_argument("--profile", default="cpu", help="smoke | cpu | paper (default: cpu)")
@@ -33,10 +23,10 @@ def cmd_train(argv: list[str]) -> int:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="any config key, e.g. framework=weight")
     args = p.parse_args(argv)
-    from .config import resolve
+    from .config import parse_overrides, resolve
     from .train import train
 
-    overrides = _parse_overrides(args.overrides)
+    overrides = parse_overrides(args.overrides)
     if args.steps is not None:
         overrides["steps"] = str(args.steps)
     cfg = resolve(args.profile, overrides)

@@ -131,6 +131,17 @@ def resolve(profile: str = "paper", overrides: dict[str, Any] | None = None) -> 
     return cfg
 
 
+def parse_overrides(pairs) -> dict[str, str]:
+    """``["key=value", ...]`` from a command line -> ``{"key": "value"}`` (dashes in keys become underscores)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"expected key=value (a config key), got {pair!r}")
+        out[key.strip().replace("-", "_")] = value
+    return out
+
+
 def from_dict(data: dict[str, Any]) -> Config:
     """Rebuild a Config saved with a run or checkpoint; keys this version does not know are errors."""
     return resolve("paper", data)
