@@ -1,6 +1,6 @@
 """Classical, training-free inpainting baselines usable as ``gdn.metrics.evaluate`` methods.
 
-Both run offline on the CPU, one image at a time, and follow the method signature of
+All run offline on the CPU (the two classical ones one image at a time) and follow the method signature of
 :func:`gdn.metrics.evaluate`: ``f(image (B,3,H,W) float [0,1], mask (B,1,H,W) {0,1}, 1 = hole) -> (B,3,H,W)``.
 Unbatched ``(3,H,W)`` / ``(1,H,W)`` inputs are accepted too and give an unbatched result.
 The hole pixels are overwritten with white (the contract's corrupted input, paper Sec. 3.1) before
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from skimage.restoration import inpaint_biharmonic
 
-__all__ = ["biharmonic", "telea", "BASELINES"]
+__all__ = ["biharmonic", "telea", "mean_colour", "BASELINES"]
 
 
 def _per_image(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], image: torch.Tensor,
@@ -68,7 +68,15 @@ def telea(image: torch.Tensor, mask: torch.Tensor, radius: int = 3) -> torch.Ten
     return _per_image(run, image, mask)
 
 
+def mean_colour(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Fill each hole with the mean colour of the image's valid pixels: the floor a learned method must clear."""
+    valid = 1 - mask  # (B,1,H,W)
+    mean = (image * valid).sum(dim=(-2, -1), keepdim=True) / valid.sum(dim=(-2, -1), keepdim=True).clamp_min(1)
+    return mean.expand_as(image).clone()  # (B,3,H,W)
+
+
 BASELINES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "biharmonic": biharmonic,
     "telea": telea,
+    "mean colour": mean_colour,
 }

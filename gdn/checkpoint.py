@@ -14,9 +14,11 @@ import torch
 
 from .config import Config, ConfigError, from_dict
 
-__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "build_networks", "FORMAT"]
+__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "build_networks", "resolve_init",
+           "pack_generator", "FORMAT", "BUNDLED"]
 
 FORMAT = "gdn-checkpoint-1"
+BUNDLED = Path(__file__).resolve().parent / "weights"  # checkpoints shipped with the package: gdn:NAME
 
 
 class CheckpointError(RuntimeError):
@@ -79,3 +81,37 @@ def build_networks(ckpt: dict[str, Any], path: str | os.PathLike = "checkpoint")
         first = str(e).strip().split("\n")[0]
         raise CheckpointError(f"{path}: weights do not fit the {cfg.framework} architecture of its config ({first})") from None
     return generator.eval(), (critic.eval() if critic is not None else None)
+
+
+def resolve_init(spec: str) -> Path:
+    """The file of a config's ``init``: ``gdn:NAME`` is ``gdn/weights/NAME.pt`` (shipped with the package),
+    anything else a path. A missing file is a ``CheckpointError`` naming it."""
+    if spec.startswith("gdn:"):
+        path = BUNDLED / f"{spec[4:]}.pt"
+        if not path.is_file():
+            known = sorted(p.stem for p in BUNDLED.glob("*.pt"))
+            raise CheckpointError(f"{path}: no bundled checkpoint {spec!r}; bundled: {', '.join(known) or 'none'}")
+        return path
+    path = Path(spec)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: init checkpoint not found")
+    return path
+
+
+def pack_generator(run: str | os.PathLike, dest: str | os.PathLike, *, commit: str = "") -> Path:
+    """Ship the generator of a finished run (``run/last.pt``) as ``dest`` (``.pt``, generator weights, config
+    and step only: no optimiser state) with ``dest.json`` beside it: the config, the run's summary and
+    log, and the commit that trained it. This is how ``gdn/weights/cpu-warmstart.pt`` is made."""
+    import json
+
+    run, dest = Path(run), Path(dest)
+    ckpt = load_checkpoint(run / "last.pt")
+    payload = {"format": FORMAT, "config": ckpt["config"].to_dict(), "step": ckpt["step"],
+               "generator": ckpt["generator"], "framework": ckpt["config"].framework}
+    atomic_write(dest, lambda f: torch.save(payload, f))
+    summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").is_file() else {}
+    log = (run / "log.csv").read_text() if (run / "log.csv").is_file() else ""
+    meta = {"config": ckpt["config"].to_dict(), "step": ckpt["step"], "summary": summary, "git_commit": commit,
+            "log_csv": log.splitlines()}
+    atomic_write(dest.with_suffix(".json"), lambda f: f.write((json.dumps(meta, indent=1) + "\n").encode()))
+    return dest

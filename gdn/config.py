@@ -32,6 +32,9 @@ class Config:
     hole_weight: float = 6.0  # Weight framework: L1 weight on holes (Sec. 4.3, as PConv)
     valid_weight: float = 1.0  # Weight framework: L1 weight on valid pixels
     adv_weight: float = 0.1  # Adv framework: weight of the adversarial term against L1 weight 1 (EdgeConnect's example)
+    # -- start and schedule of the min-max game (not in the paper; the cpu profile needs them, see PROFILES) --
+    init: str = ""  # checkpoint whose generator starts this run ("" = random init, as the paper); "gdn:NAME" = bundled
+    critic_warmup: int = 0  # first steps that train only the critic, generator frozen (a head start for the detector)
     # -- networks (Sec. 3.3) --
     width: int = 64  # generator channels of the first layer; 64 is the paper's network (10,779,328 parameters)
     res_blocks: int = 8  # residual blocks in the generator

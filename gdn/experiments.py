@@ -21,11 +21,12 @@ import numpy as np
 import torch
 
 from .masks import BIN_LABELS, hole_ratio, mask_bank, ratio_bin
+from .metrics import auroc
 
 __all__ = [
     "run_dir", "train_run", "read_log", "last_samples", "plot_log", "config_rows", "load_run", "test_images", "eval_bank",
     "fid_status", "evaluate_runs", "metric_table", "ablation_table", "batch", "predict", "composite_batch",
-    "to8", "corrupted8", "image_grid", "edge_ratio", "auroc", "detector_maps", "summarise_maps",
+    "to8", "corrupted8", "image_grid", "edge_ratio", "auroc", "plot_auroc", "orderings", "with_ci", "detector_maps", "summarise_maps",
     "metric_definitions", "column_formats", "setup_text", "bins_of", "photo", "polygon_mask", "text_overlay", "scratches", "Method",
 ]
 
@@ -91,6 +92,27 @@ def plot_log(rows: Sequence[Mapping[str, float]], title: str = ""):
     axes[1].set_xlabel("step")
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_auroc(runs: Mapping[str, Sequence[Mapping[str, float]]], title: str = ""):
+    """The min-max game over training: the detector's validation AUROC (how well its map of the composites
+    finds the holes; 0.5 is chance) against the step, one line per run (name -> ``read_log`` rows)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 2.8))
+    for name, rows in runs.items():
+        pts = [(r["step"], r["val_auroc"]) for r in rows if "val_auroc" in r]
+        if pts:
+            ax.plot(*zip(*pts), marker=".", label=name)
+    ax.axhline(0.5, color="0.6", lw=0.8, ls="--", label="chance")
+    ax.set_xlabel("step")
+    ax.set_ylabel("validation AUROC")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -161,14 +183,36 @@ def fid_status() -> str | None:
 
 
 def evaluate_runs(methods: Mapping[str, Method], images, masks, *, fid: bool = False, device: str = "cpu",
-                  batch_size: int = 8) -> list[dict]:
-    """:func:`gdn.metrics.evaluate` of several methods (name -> ``f(image, mask) -> pred``), no progress bar."""
+                  batch_size: int = 8, per_image: dict | None = None) -> list[dict]:
+    """:func:`gdn.metrics.evaluate` of several methods (name -> ``f(image, mask) -> pred``), no progress bar.
+    ``per_image`` (a dict) receives each method's per-pair scores for :func:`orderings`."""
     from .metrics import evaluate
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return evaluate(methods, images, masks, batch_size=batch_size, fid=fid, device=resolve_device(device),
-                        progress=False)
+                        progress=False, per_image=per_image)
+
+
+_CLAIM_UNITS = {"psnr": ("PSNR", "dB", "{:.2f}"), "ssim": ("SSIM", "", "{:.3f}"), "l1": ("l1", "%", "{:.2f}"),
+                "auroc": ("AUROC", "", "{:.3f}"), "edge": ("hole edge ratio", "%", "{:.2f}")}
+
+
+def orderings(scores: Mapping[str, Any], claims: Sequence[tuple[str, str]], metric: str = "psnr", *,
+              source: str = "the paper") -> str:
+    """Generated sentences on orderings: for each ``(better, worse)`` claim, the paired difference of the
+    per-pair scores (``scores[name][metric]`` or ``scores[name]`` itself), its 95 % bootstrap interval and
+    whether the claim holds, reverses or is within noise (:func:`gdn.stats.compare_sentence`)."""
+    from .stats import compare_sentence, paired_difference
+
+    label, unit, fmt = _CLAIM_UNITS.get(metric, (metric, "", "{:.3f}"))
+
+    def values(name):
+        v = scores[name]
+        return v[metric] if isinstance(v, Mapping) else v
+
+    return " ".join(compare_sentence(b, w, paired_difference(values(b), values(w)), metric=label, unit=unit,
+                                     fmt=fmt, source=source) for b, w in claims)
 
 
 _METRIC_NAMES = {"l1": "l1 (%) ↓", "psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "fid": "FID ↓"}
@@ -183,6 +227,16 @@ def column_formats(columns: Sequence[str]) -> dict[str, str]:
         if head in FORMATS:
             out[c] = FORMATS[head]
     return out
+
+
+def with_ci(row: Mapping[str, Any], metric: str) -> Any:
+    """A cell ``"18.52 ±0.41"``: the mean and half the width of its 95 % bootstrap interval (``metric_lo`` and
+    ``metric_hi`` of an :func:`gdn.metrics.evaluate` row); the bare value when there is no interval."""
+    value, lo, hi = row.get(metric), row.get(f"{metric}_lo"), row.get(f"{metric}_hi")
+    if value is None or lo is None or hi is None or not all(map(math.isfinite, (value, lo, hi))):
+        return math.nan if value is None else value
+    fmt = FORMATS.get(metric, "{:.3g}")
+    return f"{fmt.format(value)} ±{fmt.format((hi - lo) / 2)}"
 
 
 def metric_table(rows: Sequence[Mapping], metrics: Sequence[str], methods: Sequence[str], *,
@@ -201,7 +255,7 @@ def metric_table(rows: Sequence[Mapping], metrics: Sequence[str], methods: Seque
             for b in [*BIN_LABELS, "all"]:
                 r = cell.get((m, b))
                 v = None if r is None else r.get(metric)
-                row[b] = math.nan if v is None else v
+                row[b] = math.nan if v is None else with_ci(r, metric)
             out.append(row)
         for dataset, values in (paper or {}).get(metric, {}).items():
             row = {"metric": label, "method": f"Paper: Ours ({dataset})", "_fmt": FORMATS.get(metric)}
@@ -221,8 +275,8 @@ def ablation_table(rows: Sequence[Mapping], methods: Mapping[str, str],
         row: dict[str, Any] = {"loss": name}
         for b in [*BIN_LABELS, "all"]:
             r = cell.get((name, b), {})
-            row[f"PSNR {b}"] = r.get("psnr", math.nan)
-            row[f"SSIM {b}"] = r.get("ssim", math.nan)
+            row[f"PSNR {b}"] = with_ci(r, "psnr") if r else math.nan
+            row[f"SSIM {b}"] = with_ci(r, "ssim") if r else math.nan
         out.append(row)
     for name, key in methods.items():
         if paper and key in paper:
@@ -371,37 +425,6 @@ def edge_ratio(image8: np.ndarray, sigma: float = 1.0, region: np.ndarray | None
         region = np.asarray(region, bool)
         return float(edges[region].mean() * 100) if region.any() else math.nan
     return float(edges.mean() * 100)
-
-
-def _average_ranks(x: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``x`` with ties given their average rank."""
-    order = np.argsort(x, kind="mergesort")
-    sorted_x = x[order]
-    # first index of every run of equal values, and each value's run
-    starts = np.flatnonzero(np.r_[True, sorted_x[1:] != sorted_x[:-1]])
-    run_of = np.cumsum(np.r_[True, sorted_x[1:] != sorted_x[:-1]]) - 1
-    ends = np.r_[starts[1:], len(x)]  # exclusive
-    average = (starts + 1 + ends) / 2.0  # mean of ranks starts+1 .. ends
-    ranks = np.empty(len(x), dtype=np.float64)
-    ranks[order] = average[run_of]
-    return ranks
-
-
-def auroc(scores, labels) -> float:
-    """Area under the ROC curve of ``scores`` for binary ``labels`` (1 = positive), from ranks: the
-    Mann-Whitney U of the positives over ``n_pos * n_neg``, ties counting one half. NaN if a class is empty.
-    """
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    y = np.asarray(labels).ravel().astype(bool)
-    if s.shape != y.shape:
-        raise ValueError(f"scores and labels differ in size: {s.shape} vs {y.shape}")
-    n_pos = int(y.sum())
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return math.nan
-    ranks = _average_ranks(s)
-    u = ranks[y].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
 
 
 def detector_maps(detector: torch.nn.Module, images: torch.Tensor, batch_size: int = 16) -> np.ndarray:
@@ -620,10 +643,13 @@ def map_study(detector: torch.nn.Module, methods: Mapping[str, Method], images, 
 
 def map_table(study: Mapping[str, Mapping[str, Any]], masks: Sequence[np.ndarray]) -> list[dict[str, Any]]:
     """Rows of :func:`map_study`: mean AUROC (and its spread), mean V in and out of the holes, AUROC per bin."""
+    from .stats import bootstrap_mean, format_ci
+
     b = bins_of(masks)
     rows = []
     for name, s in study.items():
         row = {"detector input": name, "AUROC": float(np.nanmean(s["auroc"])),
+               "AUROC 95 % interval": format_ci(bootstrap_mean(s["auroc"]), "{:.3f}"),
                "AUROC std": float(np.nanstd(s["auroc"])), "mean V in holes": float(np.nanmean(s["v_hole"])),
                "mean V outside": float(np.nanmean(s["v_valid"]))}
         for i, label in enumerate(BIN_LABELS):

@@ -57,12 +57,15 @@ class Framework(nn.Module):
             return torch.autocast(device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def losses(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    def losses(self, image: torch.Tensor, mask: torch.Tensor, *, train_generator: bool = True
+               ) -> dict[str, torch.Tensor]:
         """Forward pass and every loss of one step. ``loss_g`` trains G; ``loss_d`` (absent for Weight)
-        trains the critic. Other entries are for logging only."""
+        trains the critic. Other entries are for logging only. ``train_generator=False`` runs G without a
+        graph (the critic's warm-up: only ``loss_d`` can be back-propagated)."""
         cfg = self.cfg
         # image (B,3,H,W) in [0,1]; mask (B,1,H,W), 1 = hole
-        pred = self.generator(image, mask)  # (B,3,H,W) raw output I_out; losses use it, not the composite
+        with torch.set_grad_enabled(train_generator and torch.is_grad_enabled()):
+            pred = self.generator(image, mask)  # (B,3,H,W) raw output I_out; losses use it, not the composite
         out: dict[str, torch.Tensor] = {"pred": pred, "l1": (pred - image).abs().mean().detach()}
         if cfg.framework == "weight":
             out["loss_g"] = hole_weighted_l1(pred, image, mask, cfg.hole_weight, cfg.valid_weight)
@@ -80,16 +83,23 @@ class Framework(nn.Module):
             out["loss_g"] = (pred.float() - image).abs().mean() + cfg.adv_weight * out["adv_g"]
         return out
 
-    def step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """One simultaneous update of G and its critic. Returns detached scalar losses (no host sync)."""
+    def step(self, batch: dict[str, torch.Tensor], *, train_generator: bool = True) -> dict[str, torch.Tensor]:
+        """One simultaneous update of G and its critic. Returns detached scalar losses (no host sync).
+
+        ``train_generator=False`` updates the critic alone against the current, frozen generator (the
+        ``critic_warmup`` steps); the Weight framework has no critic, so it always trains G."""
         image, mask = batch["image"], batch["mask"]
         g_params = [p for p in self.generator.parameters() if p.requires_grad]
         self.opt_g.zero_grad(set_to_none=True)
         if self.opt_d is not None:
             self.opt_d.zero_grad(set_to_none=True)
+        critic_only = not train_generator and self.critic is not None
         with self.autocast(image.device):
-            out = self.losses(image, mask)
-        if self.critic is None:
+            out = self.losses(image, mask, train_generator=not critic_only)
+        if critic_only:
+            out["loss_d"].backward(inputs=[p for p in self.critic.parameters() if p.requires_grad])
+            self.opt_d.step()
+        elif self.critic is None:
             out["loss_g"].backward(inputs=g_params)
         else:
             # G's loss reaches G through the critic (Det: the weight map) but must not train the critic,
@@ -97,7 +107,8 @@ class Framework(nn.Module):
             out["loss_g"].backward(inputs=g_params, retain_graph=True)
             out["loss_d"].backward(inputs=[p for p in self.critic.parameters() if p.requires_grad])
             self.opt_d.step()
-        self.opt_g.step()
+        if not critic_only:
+            self.opt_g.step()
         return {k: v.detach() for k, v in out.items() if v.dim() == 0}
 
     # Checkpoint parts: the real (unwrapped) modules and both optimisers.

@@ -38,7 +38,7 @@ __all__ = [
     "l1", "l1_255", "l1_relative", "psnr", "ssim",
     "FID_WEIGHTS_NAME", "FID_WEIGHTS_URL", "fid_weights_path", "inception", "activations",
     "frechet_distance", "fid_from_features", "fid",
-    "evaluate", "rows_to_csv", "rows_to_json", "format_table",
+    "auroc", "evaluate", "rows_to_csv", "rows_to_json", "format_table",
 ]
 
 # Same name and URL as pytorch_fid.inception.FID_WEIGHTS_URL (0.3.0); kept here so that checking for the
@@ -392,12 +392,48 @@ def _resolve_fid_model(fid_flag, fid_model, device):
     raise ValueError(f"fid must be True, False or 'auto', got {fid_flag!r}")
 
 
+# ----------------------------------------------------------------------------------------------------------
+# detection
+# ----------------------------------------------------------------------------------------------------------
+
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``x`` with ties given their average rank."""
+    order = np.argsort(x, kind="mergesort")
+    sorted_x = x[order]
+    # first index of every run of equal values, and each value's run
+    starts = np.flatnonzero(np.r_[True, sorted_x[1:] != sorted_x[:-1]])
+    run_of = np.cumsum(np.r_[True, sorted_x[1:] != sorted_x[:-1]]) - 1
+    ends = np.r_[starts[1:], len(x)]  # exclusive
+    average = (starts + 1 + ends) / 2.0  # mean of ranks starts+1 .. ends
+    ranks = np.empty(len(x), dtype=np.float64)
+    ranks[order] = average[run_of]
+    return ranks
+
+
+def auroc(scores, labels) -> float:
+    """Area under the ROC curve of ``scores`` for binary ``labels`` (1 = positive), from ranks: the
+    Mann-Whitney U of the positives over ``n_pos * n_neg``, ties counting one half. NaN if a class is empty.
+    """
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels).ravel().astype(bool)
+    if s.shape != y.shape:
+        raise ValueError(f"scores and labels differ in size: {s.shape} vs {y.shape}")
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    ranks = _average_ranks(s)
+    u = ranks[y].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
 def _mean(values: np.ndarray) -> float:
     return float(np.mean(values)) if len(values) else math.nan
 
 
 def evaluate(methods: Mapping[str, Method], images: Sequence, masks: Sequence, *, batch_size: int = 8,
-             fid_model=None, fid: bool | str = "auto", device="cpu", progress: bool = True) -> list[dict]:
+             fid_model=None, fid: bool | str = "auto", device="cpu", progress: bool = True,
+             per_image: dict | None = None) -> list[dict]:
     """Table 1 protocol: score each method per mask-ratio bin on 8-bit composites.
 
     ``methods``: name -> ``f(image (B,3,H,W) float [0,1], mask (B,1,H,W) {0,1}) -> pred (B,3,H,W)``, the raw
@@ -408,7 +444,10 @@ def evaluate(methods: Mapping[str, Method], images: Sequence, masks: Sequence, *
 
     Returns one dict per method x bin (``BIN_LABELS`` in order, then ``"all"``) with keys
     ``method, bin, count, l1, psnr, ssim, fid``: means of per-image l1 (%), PSNR (dB; ``inf`` if any image is
-    perfect), SSIM, and the FID of that bin's composites against its ground truths. Empty bins get NaN; masks
+    perfect), SSIM, and the FID of that bin's composites against its ground truths; ``l1_lo`` ... ``ssim_hi``
+    bound each mean's 95 % bootstrap interval over the image/mask pairs (:func:`gdn.stats.bootstrap_mean`).
+    ``per_image``, if a dict, receives name -> {"l1", "psnr", "ssim"} arrays, one score per mask, for paired
+    comparisons (:func:`gdn.stats.paired_difference`). Empty bins get NaN; masks
     outside every bin count only in ``"all"``. ``fid``: NaN for fewer than 2 images, ``None`` when not computed.
     ``fid="auto"`` computes FID if ``fid_model`` is given or the Inception weights are present, else warns once;
     ``fid=True`` raises FileNotFoundError for missing weights (before any method runs); ``fid=False`` skips it.
@@ -454,17 +493,23 @@ def evaluate(methods: Mapping[str, Method], images: Sequence, masks: Sequence, *
             if fid_net is not None:
                 fake_feats[name].append(_features(fid_net, comp8.float() / 255, device))
 
+    from .stats import bootstrap_mean
+
     real = np.concatenate(real_feats) if real_feats else None
     groups = [(label, bins == i) for i, label in enumerate(BIN_LABELS)] + [("all", np.ones(n_mask, bool))]
     rows = []
     for name in names:
-        per_image = {k: np.concatenate(v) for k, v in scores[name].items()}
+        scored = {k: np.concatenate(v) for k, v in scores[name].items()}
+        if per_image is not None:
+            per_image[name] = scored
         fake = np.concatenate(fake_feats[name]) if fid_net is not None else None
         for label, sel in groups:
             count = int(sel.sum())
             row: dict[str, Any] = {"method": name, "bin": label, "count": count}
             for k in ("l1", "psnr", "ssim"):
-                row[k] = _mean(per_image[k][sel])
+                row[k] = _mean(scored[k][sel])
+                ci = bootstrap_mean(scored[k][sel])
+                row[f"{k}_lo"], row[f"{k}_hi"] = ci["lo"], ci["hi"]
             if fid_net is None:
                 row["fid"] = None
             elif count < 2:

@@ -29,7 +29,8 @@ from .frameworks import Framework
 
 __all__ = ["train", "build_train_set", "build_test_images", "select_device", "EpochSampler"]
 
-LOG_FIELDS = ["step", "epoch", "loss_g", "loss_d", "l1", "adv_g", "val_psnr", "images_per_s", "elapsed_s"]
+LOG_FIELDS = ["step", "epoch", "loss_g", "loss_d", "l1", "adv_g", "val_psnr", "val_auroc", "images_per_s",
+              "elapsed_s"]
 
 
 def select_device(name: str) -> torch.device:
@@ -170,20 +171,43 @@ def _val_batch(cfg: Config, device: torch.device) -> dict[str, torch.Tensor]:
 
 
 @torch.no_grad()
-def _validate(fw: Framework, val: dict[str, torch.Tensor], batch: int) -> float:
-    from .metrics import psnr, to_uint8
+def _validate(fw: Framework, val: dict[str, torch.Tensor], batch: int) -> dict[str, float]:
+    """Mean PSNR of the composites on the validation batch and, for Det, the mean per-image AUROC with which
+    the detector's map of those composites finds the holes (0.5: chance), so the log shows the min-max game."""
+    from .metrics import auroc, psnr, to_uint8
 
     fw.eval()
-    scores = []
+    scores, aurocs = [], []
     for i in range(0, len(val["image"]), batch):
         image, mask = val["image"][i:i + batch], val["mask"][i:i + batch]
         with fw.autocast(image.device):
             pred = fw.generator(image, mask).float()
-        comp = mask * pred + (1 - mask) * image
-        scores += [float(s) for s in np.atleast_1d(psnr(to_uint8(comp.cpu()), to_uint8(image.cpu())))]
+        comp8 = to_uint8((mask * pred + (1 - mask) * image).cpu())  # (b,3,H,W) uint8, what a user gets
+        scores += [float(s) for s in np.atleast_1d(psnr(comp8, to_uint8(image.cpu())))]
+        if fw.cfg.framework == "det":
+            with fw.autocast(image.device):
+                v = fw.critic(comp8.to(image.device).float() / 255).float()  # (b,1,H,W) valuation V
+            aurocs += [auroc(a, m > 0.5) for a, m in zip(v.cpu().numpy(), mask.cpu().numpy())]
     fw.train()
     finite = [s for s in scores if math.isfinite(s)]
-    return float(np.mean(finite)) if finite else float("inf")
+    out = {"val_psnr": float(np.mean(finite)) if finite else float("inf")}
+    if aurocs:
+        out["val_auroc"] = float(np.nanmean(aurocs))
+    return out
+
+
+def init_generator(fw: Framework, cfg: Config) -> None:
+    """Start the generator from ``cfg.init`` (a warm start): a checkpoint path, or ``gdn:NAME`` for one that
+    ships with the package (``gdn/weights/NAME.pt``). Its network shape must be this config's."""
+    from .checkpoint import CheckpointError, resolve_init
+
+    path = resolve_init(cfg.init)
+    ckpt = load_checkpoint(path)
+    saved = ckpt["config"]
+    if (saved.width, saved.res_blocks) != (cfg.width, cfg.res_blocks):
+        raise CheckpointError(f"{path}: init generator has width {saved.width} and {saved.res_blocks} residual "
+                              f"blocks, this config {cfg.width} and {cfg.res_blocks}")
+    fw.generator.load_state_dict(ckpt["generator"])  # before DDP / compile wrap it
 
 
 @torch.no_grad()
@@ -239,8 +263,11 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
         fw.load_state(ckpt)
         step = ckpt["step"]
         del ckpt
-    elif ddp.main and last.exists():
-        raise FileExistsError(f"{last} exists: pass --resume to continue that run, or choose another --out")
+    else:
+        if ddp.main and last.exists():
+            raise FileExistsError(f"{last} exists: pass --resume to continue that run, or choose another --out")
+        if cfg.init:
+            init_generator(fw, cfg)
     fw.to(device)
     for opt in (fw.opt_g, fw.opt_d):  # optimiser state loaded on CPU must follow the parameters
         for state in (opt.state.values() if opt is not None else []):
@@ -297,7 +324,7 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
                 batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
                 if cfg.channels_last:
                     batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
-                pending.append(fw.step(batch))
+                pending.append(fw.step(batch, train_generator=step >= cfg.critic_warmup))
                 step += 1
                 this_call += 1
                 bar.update(1)
@@ -311,7 +338,7 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
                     row = {"step": step, "epoch": epoch, **mean, "elapsed_s": round(elapsed, 2),
                            "images_per_s": round((step - start_step) * cfg.batch_size / max(elapsed, 1e-9), 2)}
                     if cfg.eval_every and step % cfg.eval_every == 0:
-                        row["val_psnr"] = round(_validate(fw, val, cfg.batch_size), 3)
+                        row.update({k: round(v, 4) for k, v in _validate(fw, val, cfg.batch_size).items()})
                     rows.append(row)
                     _append_log(out / "log.csv", rows)
                     rows.clear()
@@ -340,8 +367,7 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
         if ddp.main:
             print(f"interrupted at step {step}; resume with --resume --out {out}")
     elif step >= steps and ddp.main:
-        psnr_val = _validate(fw, val, cfg.batch_size)
-        summary = {"step": step, "framework": cfg.framework, "val_psnr": psnr_val,
+        summary = {"step": step, "framework": cfg.framework, **_validate(fw, val, cfg.batch_size),
                    "train_seconds": round(time.perf_counter() - start_time, 2)}
         atomic_write(out / "summary.json", lambda f: f.write(json.dumps(summary, indent=2).encode()))
     ddp.barrier()

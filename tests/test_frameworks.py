@@ -69,3 +69,22 @@ def test_bf16_autocast_step_runs_on_cpu(batch):
     fw = _framework("det", precision="bf16")
     out = fw.step(batch)
     assert torch.isfinite(out["loss_g"]) and torch.isfinite(out["loss_d"])
+
+
+@pytest.mark.parametrize("name", ["det", "adv"])
+def test_critic_warmup_step_trains_the_critic_alone(name, batch):
+    fw = _framework(name)
+    g_before = [p.detach().clone() for p in fw.generator.parameters()]
+    d_before = [p.detach().clone() for p in fw.critic.parameters()]
+    out = fw.step(batch, train_generator=False)
+    assert "loss_d" in out
+    assert all(torch.equal(a, p) for a, p in zip(g_before, fw.generator.parameters()))
+    assert all(p.grad is None for p in fw.generator.parameters())
+    assert any(not torch.equal(a, p) for a, p in zip(d_before, fw.critic.parameters()))
+
+
+def test_weight_framework_ignores_the_warmup_flag(batch):
+    fw = _framework("weight")
+    before = [p.detach().clone() for p in fw.generator.parameters()]
+    fw.step(batch, train_generator=False)
+    assert any(not torch.equal(a, p) for a, p in zip(before, fw.generator.parameters()))

@@ -225,7 +225,16 @@ def test_evaluate_rows_counts_and_values():
     seen = []
     rows = M.evaluate(_methods(seen), images, masks, batch_size=4, fid_model=StandIn(d=4), progress=False)
     assert len(rows) == 3 * (len(BIN_LABELS) + 1)
-    assert all(set(r) == {"method", "bin", "count", "l1", "psnr", "ssim", "fid"} for r in rows)
+    cis = {f"{m}_{end}" for m in ("l1", "psnr", "ssim") for end in ("lo", "hi")}
+    assert all(set(r) == {"method", "bin", "count", "l1", "psnr", "ssim", "fid"} | cis for r in rows)
+    finite = [r for r in rows if r["count"] > 1 and math.isfinite(r["psnr"])]
+    assert finite and all(r["psnr_lo"] <= r["psnr"] <= r["psnr_hi"] for r in finite)
+    per_image = {}
+    M.evaluate(_methods([]), images, masks, batch_size=4, fid=False, progress=False, per_image=per_image)
+    assert set(per_image) == {"oracle", "gray", "noisy_outside"}
+    assert len(per_image["gray"]["psnr"]) == len(masks)
+    by_all = {r["method"]: r for r in rows if r["bin"] == "all"}
+    assert per_image["gray"]["psnr"].mean() == pytest.approx(by_all["gray"]["psnr"])
     by = {(r["method"], r["bin"]): r for r in rows}
     for method in ("oracle", "gray", "noisy_outside"):
         assert [r["bin"] for r in rows if r["method"] == method] == list(BIN_LABELS) + ["all"]
