@@ -225,9 +225,13 @@ def add_export_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def run_export(args: argparse.Namespace) -> int:
+def main_export(argv: list[str] | None = None) -> int:
+    """``gdn export --checkpoint CKPT -o DIR [--detector | --no-detector]``: 0, or 2 with one line on stderr."""
     from .checkpoint import CheckpointError
 
+    parser = argparse.ArgumentParser(prog="gdn export", description="Export a checkpoint's networks to ONNX "
+                                     "(dynamic batch, height and width), checked against PyTorch.")
+    args = add_export_args(parser).parse_args(argv)
     try:
         diffs = export_checkpoint(args.checkpoint, args.output, args.detector)
     except (ExportError, CheckpointError, OSError) as e:
@@ -236,12 +240,6 @@ def run_export(args: argparse.Namespace) -> int:
     for name, diff in diffs.items():
         print(f"wrote {Path(args.output) / name} (max |onnxruntime - torch| = {diff:.1e})")
     return 0
-
-
-def main_export(argv: list[str] | None = None) -> int:
-    parser = add_export_args(argparse.ArgumentParser(
-        prog="gdn export", description="Export a checkpoint's networks to ONNX (dynamic batch, height, width)."))
-    return run_export(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
