@@ -120,6 +120,41 @@ def load_exported(folder: str | os.PathLike, providers: list[str] | None = None,
 
 # ------------------------------------------------------------------------------------------------- export --
 
+class _StagedInstanceNorm(nn.Module):
+    """``InstanceNorm2d`` as the export writes it: means over the width, then over the height (two passes:
+    mean, then variance of the centred values). onnxruntime's fused ``InstanceNormalization`` sums all H*W
+    values in one fp32 run, which puts the paper's generator 1e-4 off PyTorch at 256 px, 5e-4 at 512 px and
+    2e-3 at 1024 px; the staged means stay within ~1e-5 at every size for ~10% more generator time."""
+
+    def __init__(self, norm: nn.InstanceNorm2d):
+        super().__init__()
+        self.eps, self.weight, self.bias = norm.eps, norm.weight, norm.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        def mean(t: torch.Tensor) -> torch.Tensor:
+            return t.mean(dim=3, keepdim=True).mean(dim=2, keepdim=True)
+
+        xc = x - mean(x)
+        y = xc * torch.rsqrt(mean(xc * xc) + self.eps)
+        return y if self.weight is None else y * self.weight[:, None, None] + self.bias[:, None, None]
+
+
+def _copy(net: nn.Module) -> nn.Module:
+    import copy
+
+    return copy.deepcopy(net).float().eval().cpu()
+
+
+def _for_export(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` (fp32, eval, CPU) whose instance norms are ``_StagedInstanceNorm``."""
+    net = _copy(net)
+    for parent in list(net.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, nn.InstanceNorm2d) and not child.track_running_stats:
+                setattr(parent, name, _StagedInstanceNorm(child))
+    return net
+
+
 def _rename_dims(proto, names: dict[str, str]) -> None:
     for value in [*proto.graph.input, *proto.graph.output, *proto.graph.value_info]:
         for dim in value.type.tensor_type.shape.dim:
@@ -133,7 +168,7 @@ def export_network(net: nn.Module, kind: str, path: str | os.PathLike, metadata:
     check batch (``RuntimeError`` above ``TOLERANCE``)."""
     onnx, _, ort = require("onnx", "onnxscript", "onnxruntime")
     inputs, output = NAMES[kind]
-    net = net.float().eval().cpu()
+    net = _copy(net)  # the PyTorch reference, fp32 on the CPU; the caller's module is left as it was
     g = torch.Generator().manual_seed(0)
     example = {"image": torch.rand(2, 3, 64, 96, generator=g),
                "mask": (torch.rand(2, 1, 64, 96, generator=g) > 0.7).float()}
@@ -141,8 +176,9 @@ def export_network(net: nn.Module, kind: str, path: str | os.PathLike, metadata:
     dynamic = {name: {0: batch, 2: 4 * h4, 3: 4 * w4} for name in inputs}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        program = torch.onnx.export(net, tuple(example[n] for n in inputs), dynamo=True, dynamic_shapes=dynamic,
-                                    input_names=list(inputs), output_names=[output], verbose=False)
+        program = torch.onnx.export(_for_export(net), tuple(example[n] for n in inputs), dynamo=True,
+                                    dynamic_shapes=dynamic, input_names=list(inputs), output_names=[output],
+                                    verbose=False)
     proto = program.model_proto
     _rename_dims(proto, {"batch": "batch", "4*h4": "height", "4*w4": "width"})
     meta = {**metadata, "network": kind, "inputs": INPUTS}
