@@ -38,6 +38,9 @@ Design decisions (and why):
   Masks: 1 / True / white = hole. Files: luminance >= 128 (8-bit) or >= 32768 (16-bit) is a hole, so grey
   JPEG residue is re-binarised rather than rejected; arrays: bool as is, floats and integer arrays holding only
   0/1 at 0.5, other uint8 at 128, uint16 at 32768. ``invert_mask`` flips the polarity (black = hole).
+- **Backends.** ``backend="onnx"`` (``gdn inpaint --model DIR``) runs the models of ``gdn export`` with
+  onnxruntime on the CPU in fp32; only the two network calls change, so windows, padding, compositing and
+  the detector's tiling are the same code and valid pixels stay bit for bit.
 - **Output files** (``gdn inpaint``) keep the input's layout: gray stays gray, alpha is kept, 16-bit stays
   16-bit in PNG/TIFF. JPEG output re-compresses (lossy, 8-bit, no alpha), so only PNG, TIFF, BMP and
   lossless WebP keep the valid pixels bit for bit.
