@@ -109,7 +109,7 @@ def load_exported(folder: str | os.PathLike, providers: list[str] | None = None,
         if meta.get("network") != kind or "config" not in meta:
             raise ExportError(f"{net.path}: not a gdn {kind} export (no gdn metadata)")
     keys = ("config", "step")
-    if "detector" in nets and any(nets["detector"].metadata[k] != nets["generator"].metadata.get(k) for k in keys):
+    if "detector" in nets and any(nets["detector"].metadata.get(k) != nets["generator"].metadata.get(k) for k in keys):
         raise ExportError(f"{folder}: {FILES['generator']} and {FILES['detector']} come from different checkpoints")
     try:
         cfg = from_dict(json.loads(nets["generator"].metadata["config"]))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -203,6 +204,7 @@ MODEL_BAD = {  # case: the text the one error line must hold
     "folder without a generator": "empty: no generator.onnx",
     "a checkpoint as the model": "det.pt: is a file, not an export folder",
     "junk generator": "generator.onnx: not a readable ONNX model",
+    "models of two checkpoints": "mixed: generator.onnx and detector.onnx come from different checkpoints",
     "onnx backend with a checkpoint": "--backend onnx runs an exported model",
     "fp16 with onnx": "the onnx backend runs fp32 only",
 }
@@ -225,6 +227,15 @@ def test_inpaint_with_a_bad_model_gives_one_line_and_writes_nothing(exported, ck
         (tmp_path / "junk").mkdir()
         (tmp_path / "junk" / "generator.onnx").write_bytes(b"\x08\x07junk")
         source = ["--model", str(tmp_path / "junk")]
+    elif case == "models of two checkpoints":
+        import onnx
+
+        (tmp_path / "mixed").mkdir()
+        shutil.copy(exported / "generator.onnx", tmp_path / "mixed")
+        detector = onnx.load(exported / "detector.onnx")
+        next(p for p in detector.metadata_props if p.key == "step").value = "999"
+        onnx.save(detector, tmp_path / "mixed" / "detector.onnx")
+        source = ["--model", str(tmp_path / "mixed")]
     elif case == "onnx backend with a checkpoint":
         source = ["--checkpoint", str(ckpts["det"]), "--backend", "onnx"]
     elif case == "fp16 with onnx":
