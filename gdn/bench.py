@@ -9,6 +9,9 @@ What is measured, per precision (fp32, and bf16 autocast):
 - peak memory: ``torch.cuda.max_memory_allocated`` on CUDA; on CPU the process's maximum RSS from
   ``resource.getrusage`` before and after (a process-lifetime high-water mark, so its growth is a lower bound)
   and, where ``/proc`` exists, the peak of the sampled RSS above its value when the phase began;
+- with ``backend="onnx"`` (``gdn bench --backend onnx``, CPU only), the same generator and detector exported
+  to ONNX (``gdn.export``) and timed with onnxruntime in fp32, with as many threads as torch, beside PyTorch
+  (column ``onnxruntime fp32``; no training step);
 - FLOPs counted from the model (``count_flops``: 2 x the MACs of every convolution, from forward hooks that see
   the real output shapes), the FLOP/s they imply, and that as a fraction of this machine's measured peak of a
   large square ``torch.matmul`` in the same dtype (``matmul_peak``).
@@ -396,6 +399,32 @@ def _train(width: int, res_blocks: int, size: int, batch: int, device: torch.dev
     }
 
 
+def _onnxruntime(generator: nn.Module, detector: nn.Module, g_flops: int, d_flops: int, peak: float,
+                 common: dict[str, Any]) -> dict[str, Any]:
+    """Generator and detector exported to ONNX (temporary files) and timed with onnxruntime like PyTorch."""
+    import tempfile
+
+    from .export import ExportError, OnnxNetwork, export_network, require
+
+    try:
+        (ort,) = require("onnxruntime")
+        with tempfile.TemporaryDirectory(prefix="gdn-bench-") as tmp:
+            nets = {}
+            for kind, net in (("generator", generator), ("detector", detector)):
+                export_network(net, kind, Path(tmp) / f"{kind}.onnx", {"size": str(common["size"])})
+                nets[kind] = OnnxNetwork(Path(tmp) / f"{kind}.onnx", threads=torch.get_num_threads())
+    except ExportError as e:
+        raise BenchError(str(e)) from None
+    return {
+        "onnxruntime": ort.__version__,
+        "threads": torch.get_num_threads(),
+        "generator": _inference("onnxruntime generator", nets["generator"], lambda d: (d["image"], d["mask"]),
+                                g_flops, peak, precision="fp32", **common),
+        "detector": _inference("onnxruntime detector", nets["detector"], lambda d: (d["image"],), d_flops, peak,
+                               precision="fp32", **common),
+    }
+
+
 # ------------------------------------------------------------------------------------------------ machine
 
 def _cpu_name() -> str:
@@ -446,7 +475,7 @@ def run_bench(device: str | torch.device = "cpu", size: int | None = None, width
               res_blocks: int | None = None, precision: str = "both", batches: Sequence[int] | None = None,
               train_batch: int | None = None, repeats: int | None = None, quick: bool = False,
               channels_last: bool = False, force_bf16: bool = False, progress: bool = True,
-              threads: int | None = None) -> dict[str, Any]:
+              threads: int | None = None, backend: str = "torch") -> dict[str, Any]:
     """Benchmark G, Det and one Det training step; returns a JSON-able dict (see the module docstring).
 
     Defaults: 256 px, width 64, 8 residual blocks (the paper's networks), batches (1, 2, 4, 8), training batch
@@ -454,25 +483,30 @@ def run_bench(device: str | torch.device = "cpu", size: int | None = None, width
     width 8, 1 residual block, batches (1, 2), training batch 2, 1 repeat (explicit arguments still win).
     ``precision``: "fp32", "bf16" (autocast) or "both". On a CPU without native bf16 the full-size bf16 run is
     skipped (it would take minutes per image) unless ``force_bf16``; quick runs always do it. ``threads``
-    sets ``torch.set_num_threads`` for the run only (default: torch's, i.e. all cores).
+    sets ``torch.set_num_threads`` for the run only (default: torch's, i.e. all cores). ``backend="onnx"`` adds
+    onnxruntime timings of the same networks (CPU, fp32) under ``result["onnxruntime"]``.
     """
     previous_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(int(threads))
     try:
         return _run_bench(device, size, width, res_blocks, precision, batches, train_batch, repeats, quick,
-                          channels_last, force_bf16, progress)
+                          channels_last, force_bf16, progress, backend)
     finally:
         if threads:
             torch.set_num_threads(previous_threads)
 
 
 def _run_bench(device, size, width, res_blocks, precision, batches, train_batch, repeats, quick, channels_last,
-               force_bf16, progress) -> dict[str, Any]:
+               force_bf16, progress, backend) -> dict[str, Any]:
     t_start = time.perf_counter()
     dev = _resolve_device(device)
     if precision not in ("fp32", "bf16", "both"):
         raise BenchError(f"precision must be 'fp32', 'bf16' or 'both', got {precision!r}")
+    if backend not in ("torch", "onnx"):
+        raise BenchError(f"backend must be 'torch' or 'onnx', got {backend!r}")
+    if backend == "onnx" and dev.type != "cpu":
+        raise BenchError("--backend onnx times onnxruntime on the CPU, beside PyTorch; use --device cpu")
     base = _QUICK if quick else dict(size=256, width=64, res_blocks=8, batches=(1, 2, 4, 8),
                                      train_batch=8 if dev.type == "cuda" else 2,
                                      repeats=20 if dev.type == "cuda" else 5)
@@ -496,7 +530,7 @@ def _run_bench(device, size, width, res_blocks, precision, batches, train_batch,
     _log(progress, f"FLOPs per image: generator {g_flops:,}, detector {d_flops:,}")
 
     peaks: dict[str, float] = {}
-    for p in precisions:
+    for p in precisions + (("fp32",) if backend == "onnx" and "fp32" not in precisions else ()):
         dtype = torch.bfloat16 if p == "bf16" else torch.float32
         peaks[p] = matmul_peak(dev, dtype, seconds=peak_seconds)
         _log(progress, f"matmul peak {p}: {peaks[p] / 1e9:.1f} GFLOP/s")
@@ -526,10 +560,14 @@ def _run_bench(device, size, width, res_blocks, precision, batches, train_batch,
             "train": _train(width, res_blocks, size, train_batch, dev, p, channels_last, repeats, warmup,
                             peaks[p], progress),
         }
+    extra = {}
+    if backend == "onnx":
+        extra["onnxruntime"] = _onnxruntime(generator, detector, g_flops, d_flops, peaks["fp32"], common)
     return {
         "config": {"device": str(dev), "size": size, "width": width, "res_blocks": res_blocks,
                    "precisions": list(precisions), "batches": list(batches), "train_batch": train_batch,
-                   "repeats": repeats, "warmup": warmup, "channels_last": channels_last, "quick": quick},
+                   "repeats": repeats, "warmup": warmup, "channels_last": channels_last, "quick": quick,
+                   "backend": backend},
         "flops_per_image": {"generator": g_flops, "detector": d_flops,
                             "train_step": next((r["train"]["flops_per_image"] for r in results.values()
                                                 if "train" in r), None)},
@@ -541,6 +579,7 @@ def _run_bench(device, size, width, res_blocks, precision, batches, train_batch,
                                 and _cudnn_tf32() else "")),
         "paper_gpu_ms": dict(PAPER_GPU_MS),
         "results": results,
+        **extra,
         "memory_note": MEMORY_NOTE[dev.type],
         "machine": machine_info(dev),
         "elapsed_s": time.perf_counter() - t_start,
@@ -568,10 +607,19 @@ def _memory_cell(memory: dict[str, Any]) -> str:
     return f"+{_fmt(growth, '.0f')} MiB @b{memory.get('batch', '?')}"
 
 
+def _cell(cell: Callable[[dict], str], run: dict) -> str:
+    try:
+        return cell(run)
+    except KeyError:  # a measurement this column does not have (onnxruntime: no training step)
+        return "-"
+
+
 def format_bench(result: dict[str, Any]) -> str:
     """A readable table of ``run_bench``'s result, with the paper's GPU latencies as a reference column."""
     cfg, machine, flops = result["config"], result.get("machine", {}), result["flops_per_image"]
     runs = {p: r for p, r in result["results"].items() if "skipped" not in r}
+    if result.get("onnxruntime"):  # beside PyTorch: generator and detector only, no training step
+        runs = {f"torch {p}": r for p, r in runs.items()} | {"onnxruntime fp32": result["onnxruntime"]}
     cuda = cfg["device"].startswith("cuda")
     lines = [
         f"gdn bench: {cfg['device']} ({machine.get('device_name', '?')}), {machine.get('threads', '?')} threads, "
@@ -588,7 +636,7 @@ def format_bench(result: dict[str, Any]) -> str:
     lines += [head, "-" * len(head)]
 
     def row(label: str, cell: Callable[[dict], str], paper: str = "") -> None:
-        lines.append(f"{label:34}" + "".join(f"{cell(runs[p]):>20}" for p in cols) + f"{paper:>18}")
+        lines.append(f"{label:34}" + "".join(f"{_cell(cell, runs[p]):>20}" for p in cols) + f"{paper:>18}")
 
     row("G latency, batch 1 (ms)", lambda r: _fmt(r["generator"]["latency_ms"], ".2f"),
         f"{PAPER_GPU_MS['generator']:.2f}")
@@ -656,6 +704,9 @@ def add_bench_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--force-bf16", action="store_true",
                         help="run bf16 even on a CPU without native bf16 (very slow)")
     parser.add_argument("--json", metavar="OUT", default=None, help="also write the result (and machine info) here")
+    parser.add_argument("--backend", choices=("torch", "onnx"), default="torch",
+                        help="onnx: also time the networks exported to ONNX with onnxruntime (CPU, fp32), "
+                             "beside PyTorch (needs the onnx extra)")
     parser.add_argument("--quick", action="store_true", help="tiny smoke run (32 px, width 8, 1 repeat)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
@@ -689,7 +740,7 @@ def run_from_args(args: argparse.Namespace) -> int:
                            precision=args.precision, batches=args.batches, train_batch=args.train_batch,
                            repeats=args.repeats, quick=args.quick, channels_last=args.channels_last,
                            force_bf16=args.force_bf16, progress=not args.quiet,
-                           threads=args.threads)
+                           threads=args.threads, backend=args.backend)
     except BenchError as exc:
         print(f"gdn bench: error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""The ``gdn`` command: train, evaluate, inpaint, bench, book, demo.
+"""The ``gdn`` command: train, evaluate, inpaint, export, bench, book, demo.
 
 Every failure a user can cause (bad paths, bad config keys, bad images, broken checkpoints) ends with one
 line on stderr naming the file or key and the problem, and a non-zero exit; tracebacks are for bugs.
@@ -46,6 +46,7 @@ COMMANDS = {
     "train": cmd_train,
     "evaluate": _lazy("evaluation", "main_evaluate"),
     "inpaint": _lazy("inference", "main_inpaint"),
+    "export": _lazy("export", "main_export"),
     "bench": _lazy("bench", "main_bench"),
     "book": _lazy("book", "main_book"),
     "demo": _lazy("demo", "main_demo"),

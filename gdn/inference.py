@@ -38,6 +38,9 @@ Design decisions (and why):
   Masks: 1 / True / white = hole. Files: luminance >= 128 (8-bit) or >= 32768 (16-bit) is a hole, so grey
   JPEG residue is re-binarised rather than rejected; arrays: bool as is, floats and integer arrays holding only
   0/1 at 0.5, other uint8 at 128, uint16 at 32768. ``invert_mask`` flips the polarity (black = hole).
+- **Backends.** ``backend="onnx"`` (``gdn inpaint --model DIR``) runs the models of ``gdn export`` with
+  onnxruntime on the CPU in fp32; only the two network calls change, so windows, padding, compositing and
+  the detector's tiling are the same code and valid pixels stay bit for bit.
 - **Output files** (``gdn inpaint``) keep the input's layout: gray stays gray, alpha is kept, 16-bit stays
   16-bit in PNG/TIFF. JPEG output re-compresses (lossy, 8-bit, no alpha), so only PNG, TIFF, BMP and
   lossless WebP keep the valid pixels bit for bit.
@@ -59,11 +62,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .checkpoint import CheckpointError, atomic_write, build_networks, load_checkpoint
+from .export import ExportError
 
 __all__ = ["Inpainter", "InputError", "Pixels", "Window", "read_image", "read_mask", "artifact_colormap",
            "overlay", "add_inpaint_args", "run_inpaint", "main_inpaint"]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+BACKENDS = ("torch", "onnx")
 DETECTOR_HALO = 32  # px of context around each detector tile; the detector's receptive field is ~34 px wide
 BATCH_SIZE = 8  # windows per generator call
 _LUMA = (299, 587, 114)  # ITU-R 601 luminance weights x 1000 (Pillow's "L" conversion)
@@ -399,6 +404,10 @@ class Inpainter:
 
     ``size`` is the resolution the networks were trained at; it sets the window side and the point (``2*size``)
     beyond which images are processed in windows rather than whole. See the module notes for the strategy.
+
+    ``backend="onnx"`` runs models written by ``gdn export`` with onnxruntime on the CPU (fp32): ``generator``
+    and ``detector`` are then ``.onnx`` paths (or ``gdn.export.OnnxNetwork``); windows, padding, compositing and
+    the artifact map's tiling are the same code as for PyTorch.
     """
 
     max_whole_pixels = 1 << 22  # dense holes: run the whole image natively up to this size (memory bound)
@@ -406,11 +415,22 @@ class Inpainter:
     detector_whole_pixels = 1 << 20  # images up to this many pixels go through the detector in one pass
 
     def __init__(self, generator: nn.Module, detector: nn.Module | None = None, *, size: int = 256,
-                 device: str | torch.device = "cpu", precision: str = "fp32", batch_size: int = BATCH_SIZE):
+                 device: str | torch.device = "cpu", precision: str = "fp32", batch_size: int = BATCH_SIZE,
+                 backend: str = "torch"):
         if size % 4 or size < 16:
             raise ValueError(f"size must be a multiple of 4 and >= 16, got {size}")
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if backend == "onnx":
+            if precision != "fp32":
+                raise InputError(f"the onnx backend runs fp32 only, not {precision}")
+            if str(device) not in ("auto", "cpu"):
+                raise InputError(f"--device {device}: the onnx backend runs on the CPU (onnxruntime)")
+            generator, detector = _onnx_networks(generator, detector)
+            device = "cpu"
+        self.backend = backend
         self.device = _resolve_device(device)
         self.size, self.precision, self.batch_size = int(size), precision, max(1, int(batch_size))
         self.generator = generator.eval().to(self.device) if isinstance(generator, nn.Module) else generator
@@ -420,11 +440,22 @@ class Inpainter:
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: str | torch.device = "auto",
-                        precision: str = "fp32", batch_size: int = BATCH_SIZE) -> "Inpainter":
+                        precision: str = "fp32", batch_size: int = BATCH_SIZE, backend: str = "torch") -> "Inpainter":
         """Load a checkpoint (``CheckpointError`` on any problem); the trained scale is its ``config.size``.
-        Only a ``det`` checkpoint has a detector: the Adv discriminator scores whole images, not pixels."""
+        Only a ``det`` checkpoint has a detector: the Adv discriminator scores whole images, not pixels.
+        ``backend="onnx"``: ``path`` is a folder written by ``gdn export`` (``ExportError`` on any problem)."""
         from .networks import Detector
 
+        if backend == "onnx":
+            from .export import load_exported
+
+            generator, detector, cfg = load_exported(path)
+            inp = cls(generator, detector, size=cfg.size, device=device, precision=precision,
+                      batch_size=batch_size, backend="onnx")
+            inp.config = cfg
+            return inp
+        if Path(path).is_dir() and (Path(path) / "generator.onnx").is_file():
+            raise CheckpointError(f"{path}: an ONNX export folder, not a checkpoint; use the onnx backend")
         dev = _resolve_device(device)
         ckpt = load_checkpoint(path)
         generator, critic = build_networks(ckpt, path)
@@ -607,6 +638,18 @@ class Inpainter:
         return v.clamp(0, 1).numpy().astype(np.float32)
 
 
+def _onnx_networks(generator, detector):
+    """The onnx backend's networks: ``.onnx`` paths become onnxruntime sessions; callables are kept."""
+    from .export import OnnxNetwork
+
+    def wrap(net):
+        if isinstance(net, nn.Module):
+            raise ValueError("backend='onnx' takes .onnx files (gdn export), not PyTorch modules")
+        return OnnxNetwork(net) if isinstance(net, (str, os.PathLike)) else net
+
+    return wrap(generator), (None if detector is None else wrap(detector))
+
+
 # ------------------------------------------------------------------------------------------ visualisation --
 
 def artifact_colormap(vmap: np.ndarray, cmap: str = "jet") -> np.ndarray:
@@ -684,19 +727,34 @@ def _encode(a: np.ndarray, white: float, ext: str, icc: bytes | None = None) -> 
 # ---------------------------------------------------------------------------------------- command line --
 
 def add_inpaint_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Arguments of ``gdn inpaint IMAGE MASK -o OUT --checkpoint CKPT``."""
+    """Arguments of ``gdn inpaint IMAGE MASK -o OUT (--checkpoint CKPT | --model DIR [--backend onnx])``."""
     parser.add_argument("image", metavar="IMAGE", help="photo to inpaint (any size; gray, RGB, RGBA; 8 or 16 bit)")
     parser.add_argument("mask", metavar="MASK",
                         help="same size as IMAGE; white (>= 128 in 8-bit, luminance of colour masks) = hole")
     parser.add_argument("-o", "--output", metavar="OUT", required=True,
                         help="result, written in IMAGE's mode (.png .jpg .bmp .tif .webp; 16-bit needs .png/.tif)")
-    parser.add_argument("--checkpoint", metavar="CKPT", required=True, help="a gdn checkpoint (.pt)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", metavar="CKPT", help="a gdn checkpoint (.pt), run with PyTorch")
+    source.add_argument("--model", metavar="DIR", help="a folder written by gdn export, run with onnxruntime")
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="torch (with --checkpoint) or onnx (with --model); the default follows the source")
     parser.add_argument("--artifact-map", metavar="MAP.png", default=None,
                         help="also write the detector's valuation of the result, jet colours (det checkpoints)")
     parser.add_argument("--invert-mask", action="store_true", help="black = hole in MASK")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="autocast precision (default fp32)")
     return parser
+
+
+def _source(args: argparse.Namespace) -> tuple[str, str]:
+    """The model to load and its backend: ``--checkpoint`` runs PyTorch, ``--model`` runs onnxruntime."""
+    backend = args.backend or ("onnx" if args.model else "torch")
+    if backend == "onnx" and not args.model:
+        raise InputError(f"{args.checkpoint}: --backend onnx runs an exported model; write one with gdn export "
+                         f"--checkpoint {args.checkpoint} -o DIR, then pass --model DIR")
+    if backend == "torch" and args.model:
+        raise InputError(f"{args.model}: --model is an ONNX export; run it with --backend onnx")
+    return args.checkpoint or args.model, backend
 
 
 def run_inpaint(args: argparse.Namespace) -> int:
@@ -719,10 +777,12 @@ def run_inpaint(args: argparse.Namespace) -> int:
         if hole.all():
             raise InputError(f"{args.mask}: every pixel is a hole, so there is nothing to condition on "
                              f"(try {flip} --invert-mask)")
-        inp = Inpainter.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
+        source, backend = _source(args)
+        inp = Inpainter.from_checkpoint(source, device=args.device, precision=args.precision, backend=backend)
         if args.artifact_map and inp.detector is None:
-            raise InputError(f"{args.checkpoint}: a {inp.config.framework} checkpoint has no pixel-wise detector; "
-                             f"--artifact-map needs a det checkpoint")
+            what = "checkpoint" if backend == "torch" else "export"
+            raise InputError(f"{source}: a {inp.config.framework} {what} has no pixel-wise detector; "
+                             f"--artifact-map needs a det {what}")
         out = inp.inpaint_like(pix, hole).reshape(pix.data.shape)  # (H,W,C) in IMAGE's dtype and layout
         data = _encode(out, pix.white, ext, pix.icc_profile)
         if args.artifact_map:
@@ -731,7 +791,7 @@ def run_inpaint(args: argparse.Namespace) -> int:
         atomic_write(args.output, lambda f: f.write(data))
         if args.artifact_map:
             atomic_write(args.artifact_map, lambda f: f.write(map_data))
-    except (InputError, CheckpointError) as e:
+    except (InputError, CheckpointError, ExportError) as e:
         print(f"gdn inpaint: error: {e}", file=sys.stderr)
         return 2
     except (OSError, RuntimeError, MemoryError) as e:  # disk full, out of GPU memory, ...

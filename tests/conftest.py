@@ -1,6 +1,12 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
+
+from gdn.checkpoint import save_checkpoint
+from gdn.config import resolve
+from gdn.frameworks import Framework
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +24,24 @@ def batch():
     mask[0, :, 4:20, 8:24] = 1
     mask[1, :, 12:28, 2:14] = 1
     return {"image": image, "mask": mask}
+
+
+@pytest.fixture(scope="session")
+def ckpts(tmp_path_factory):
+    """Tiny checkpoints (width 8, 1 residual block, trained scale 64) of each framework, plus broken ones."""
+    d = tmp_path_factory.mktemp("ckpt")
+    torch.manual_seed(0)  # the same weights whichever test asks first
+    paths = {}
+    for fw in ("det", "weight", "adv"):
+        cfg = resolve("smoke", {"width": "8", "res_blocks": "1", "framework": fw})
+        paths[fw] = d / f"{fw}.pt"
+        save_checkpoint(paths[fw], Framework(cfg).state(), cfg, step=0)
+    small = resolve("smoke", {"width": "8", "res_blocks": "1"})
+    wide = resolve("smoke", {"width": "16", "res_blocks": "1"})
+    paths["wrong"] = d / "wrong.pt"  # width-16 weights under a width-8 config: another architecture
+    small, wide = (replace(c, framework="weight") for c in (small, wide))
+    save_checkpoint(paths["wrong"], Framework(wide).state(), small, step=0)
+    data = paths["det"].read_bytes()
+    paths["trunc"] = d / "trunc.pt"
+    paths["trunc"].write_bytes(data[: len(data) // 2])
+    return paths

@@ -145,3 +145,22 @@ def test_cuda_without_a_gpu_exits_2_with_one_clear_line(monkeypatch, capsys):
 def test_unknown_device_exits_2(capsys):
     assert main_bench(["--device", "banana", "--quick"]) == 2
     assert "unknown device" in capsys.readouterr().err
+
+
+def test_onnx_backend_times_onnxruntime_beside_pytorch():
+    pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
+    pytest.importorskip("onnxscript", reason="the onnx extra is not installed")
+    r = run_bench(quick=True, threads=1, progress=False, precision="fp32", batches=(1,), backend="onnx")
+    assert r["config"]["backend"] == "onnx" and r["onnxruntime"]["threads"] == 1
+    for net in ("generator", "detector"):
+        ort, pt = r["onnxruntime"][net], r["results"]["fp32"][net]
+        assert ort["latency_ms"] > 0 and ort["throughput_images_per_s"] > 0 and ort["peak_fraction"] > 0
+        assert set(ort["per_batch"]) == set(pt["per_batch"]) == {"1"}
+    table = format_bench(r).splitlines()
+    head = next(line for line in table if "onnxruntime fp32" in line)
+    assert head.index("torch fp32") < head.index("onnxruntime fp32")  # PyTorch first, onnxruntime beside it
+    g_row = next(line for line in table if line.startswith("G latency"))
+    train_row = next(line for line in table if line.startswith("  train step"))
+    *_, torch_ms, ort_ms, paper = g_row.split()
+    assert float(torch_ms) > 0 and float(ort_ms) > 0 and paper == "18.80"
+    assert train_row.split()[-1] == "-"  # onnxruntime has no training step

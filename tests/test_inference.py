@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,34 +11,11 @@ import pytest
 import torch
 from PIL import Image
 
-from gdn.checkpoint import save_checkpoint
-from gdn.config import resolve
-from gdn.frameworks import Framework
 from gdn.inference import (Inpainter, InputError, artifact_colormap, main_inpaint, overlay, read_image,
                            read_mask)
 from gdn.networks import Detector, Generator
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def ckpts(tmp_path_factory):
-    """Tiny checkpoints (width 8, 1 residual block, trained scale 64) of each framework, plus broken ones."""
-    d = tmp_path_factory.mktemp("ckpt")
-    paths = {}
-    for fw in ("det", "weight", "adv"):
-        cfg = resolve("smoke", {"width": "8", "res_blocks": "1", "framework": fw})
-        paths[fw] = d / f"{fw}.pt"
-        save_checkpoint(paths[fw], Framework(cfg).state(), cfg, step=0)
-    small = resolve("smoke", {"width": "8", "res_blocks": "1"})
-    wide = resolve("smoke", {"width": "16", "res_blocks": "1"})
-    paths["wrong"] = d / "wrong.pt"  # width-16 weights under a width-8 config: another architecture
-    small, wide = (replace(c, framework="weight") for c in (small, wide))
-    save_checkpoint(paths["wrong"], Framework(wide).state(), small, step=0)
-    data = paths["det"].read_bytes()
-    paths["trunc"] = d / "trunc.pt"
-    paths["trunc"].write_bytes(data[: len(data) // 2])
-    return paths
 
 
 @pytest.fixture(scope="module")
