@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= cpu
 
-.PHONY: venv book test demo bench lock clean
+.PHONY: venv book test demo bench warmstart lock clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ demo: venv
 ## make bench: speed and memory of the networks on this machine
 bench: venv
 	$(BIN)/gdn bench
+
+## make warmstart: retrain the cpu profile's shared warm-start generator and ship it as gdn/weights/cpu-warmstart.pt
+## (resumes runs/warmstart if it was interrupted; see the Training chapter for its time and log)
+warmstart: venv
+	@if [ -f runs/warmstart/last.pt ]; then $(BIN)/gdn train --profile warmstart --out runs/warmstart --resume; \
+	else $(BIN)/gdn train --profile warmstart --out runs/warmstart; fi
+	$(BIN)/python -c "from gdn.checkpoint import pack_generator; from gdn.report import git_commit; \
+	print(pack_generator('runs/warmstart', 'gdn/weights/cpu-warmstart.pt', commit=git_commit()))"
 
 ## make lock: re-pin constraints.txt from the current venv
 lock: venv

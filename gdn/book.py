@@ -216,10 +216,11 @@ def check_parameters(steps: Sequence[Step], notebooks: str | Path = "notebooks")
 # ------------------------------------------------------------------------------------------------- reuse
 
 def code_hash(package_dir: str | Path | None = None) -> str:
-    """sha256 over every ``gdn/*.py`` file (names and contents)."""
+    """sha256 over every ``gdn/*.py`` file and the bundled checkpoints ``gdn/weights/*`` (names and
+    contents): a new warm start re-runs the trainings that start from it."""
     folder = Path(package_dir or Path(__file__).resolve().parent)
     h = hashlib.sha256()
-    for f in sorted(folder.glob("*.py")):
+    for f in sorted(folder.glob("*.py")) + sorted(folder.glob("weights/*")):
         h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
 

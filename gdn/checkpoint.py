@@ -71,7 +71,7 @@ def build_networks(ckpt: dict[str, Any], path: str | os.PathLike = "checkpoint")
     from .networks import Generator
 
     cfg: Config = ckpt["config"]
-    generator = Generator(cfg.width, cfg.res_blocks)
+    generator = Generator(cfg.width, cfg.res_blocks, cfg.norm)
     critic = build_critic(cfg.framework) if "critic" in ckpt else None
     try:
         generator.load_state_dict(ckpt["generator"])

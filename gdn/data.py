@@ -20,7 +20,7 @@ from .masks import check_mask, list_files, random_mask, resize_mask
 
 __all__ = [
     "IMAGE_EXTS", "TRAIN_PHOTOS", "TEST_PHOTOS", "load_image", "to_square", "to_tensor",
-    "ImageFolder", "BuiltinPhotos", "InpaintingDataset",
+    "ImageFolder", "BuiltinPhotos", "InpaintingDataset", "AUGMENTS", "colour_jitter",
 ]
 
 IMAGE_EXTS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -183,9 +183,9 @@ def _header_problem(path: Path) -> str | None:
 # microaneurysms) are left out. Gray photos are repeated to three channels.
 TEST_PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "chelsea")
 TRAIN_PHOTOS: tuple[str, ...] = (
-    # RGB
+    # RGB; grace_hopper is matplotlib's sample photo (a core dependency), the only other colour portrait offline
     "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
-    "stereo_motorcycle_left", "stereo_motorcycle_right",
+    "stereo_motorcycle_left", "stereo_motorcycle_right", "grace_hopper",
     # gray natural photos
     "camera", "moon", "coins", "clock", "brick", "grass", "gravel", "cell",
 )
@@ -204,6 +204,10 @@ def _photo(name: str) -> np.ndarray:
             if name.startswith("stereo_motorcycle_"):
                 left, right, _ = skimage.data.stereo_motorcycle()
                 img = left if name.endswith("left") else right
+            elif name == "grace_hopper":
+                from matplotlib import cbook
+
+                img = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
             else:
                 img = getattr(skimage.data, name)()
             img = np.asarray(img)
@@ -274,7 +278,7 @@ class InpaintingDataset(Dataset):
     """
 
     def __init__(self, images, masks=None, *, seed: int = 0, ratio_range: tuple[float, float] = (0.01, 0.6),
-                 shuffle_masks: bool = False):
+                 shuffle_masks: bool = False, augment: str = "none"):
         self.images = images
         self.masks = None if masks is None else list(masks)
         if self.masks is not None and not self.masks:
@@ -283,6 +287,9 @@ class InpaintingDataset(Dataset):
         self.ratio_range = (float(ratio_range[0]), float(ratio_range[1]))
         self.epoch = 0
         self.shuffle_masks = bool(shuffle_masks)
+        if augment not in AUGMENTS:
+            raise ValueError(f"unknown augment {augment!r}; choose one of {AUGMENTS}")
+        self.augment = augment
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -310,4 +317,19 @@ class InpaintingDataset(Dataset):
             if m.shape != (h, w):
                 m = resize_mask(m, (h, w))
         mask = torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None]  # (1,H,W) float {0,1}
+        if self.augment == "colour":
+            image = colour_jitter(image, rng)
         return {"image": image, "mask": mask}
+
+
+AUGMENTS = ("none", "colour")
+
+
+def colour_jitter(image: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Colour-neutral augmentation for small training sets (cpu profile, not in the paper): a random order of
+    the three channels, then a random tint (per-channel gains in [0.7, 1], the largest 1). A generator
+    trained on a few photos otherwise learns their colours as a prior, and gray photos teach it gray."""
+    perm = rng.permutation(3)
+    gain = rng.uniform(0.7, 1.0, size=3)
+    gain = torch.as_tensor(gain / gain.max(), dtype=image.dtype)[:, None, None]  # (3,1,1)
+    return image[torch.as_tensor(perm)] * gain  # (3,H,W) in [0,1]

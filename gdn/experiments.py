@@ -118,8 +118,8 @@ def plot_auroc(runs: Mapping[str, Sequence[Mapping[str, float]]], title: str = "
 
 
 CONFIG_KEYS = ("framework", "detector_loss", "gamma", "weight_mapping", "exp_base", "hole_weight", "adv_weight",
-               "width", "res_blocks", "size", "batch_size", "steps", "lr", "d_lr", "seed", "train_data",
-               "builtin_train", "device", "precision")
+               "init", "critic_warmup", "width", "res_blocks", "norm", "size", "batch_size", "steps", "lr", "d_lr",
+               "beta1", "beta2", "seed", "train_data", "augment", "builtin_train", "device", "precision")
 
 
 def config_rows(cfg, keys: Sequence[str] = CONFIG_KEYS) -> list[dict[str, Any]]:

@@ -45,7 +45,7 @@ class Framework(nn.Module):
         if cfg.framework not in FRAMEWORKS:
             raise ValueError(f"unknown framework {cfg.framework!r}; choose one of {FRAMEWORKS}")
         self.cfg = cfg
-        self.generator = generator if generator is not None else Generator(cfg.width, cfg.res_blocks)
+        self.generator = generator if generator is not None else Generator(cfg.width, cfg.res_blocks, cfg.norm)
         self.critic = critic if critic is not None else build_critic(cfg.framework)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)

@@ -32,13 +32,23 @@ def _xavier(module: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def _conv_in_relu(c_in: int, c_out: int, k: int, stride: int = 1, reflect: int = 0, zero: int = 0):
+NORMS = ("instance", "none")
+
+
+def _norm(channels: int, norm: str) -> nn.Module:
+    # "instance": the paper's affine instance norm; "none": an identity in its place, so that the layer indices
+    # (and the state-dict keys of every conv) stay the same
+    return nn.InstanceNorm2d(channels, affine=True, eps=1e-5) if norm == "instance" else nn.Identity()
+
+
+def _conv_in_relu(c_in: int, c_out: int, k: int, stride: int = 1, reflect: int = 0, zero: int = 0,
+                  norm: str = "instance"):
     layers: list[nn.Module] = []
     if reflect:
         layers.append(nn.ReflectionPad2d(reflect))
     layers += [
         nn.Conv2d(c_in, c_out, k, stride=stride, padding=zero, bias=False),
-        nn.InstanceNorm2d(c_out, affine=True, eps=1e-5),
+        _norm(c_out, norm),
         nn.ReLU(inplace=True),
     ]
     return layers
@@ -48,16 +58,16 @@ class ResBlock(nn.Module):
     """Residual block of the generator: dilated (2) 3x3 conv, IN, ReLU, plain 3x3 conv, IN; ``x + F(x)``
     with no activation after the sum (official ``resblock``)."""
 
-    def __init__(self, channels: int, dilation: int = 2):
+    def __init__(self, channels: int, dilation: int = 2, norm: str = "instance"):
         super().__init__()
         self.body = nn.Sequential(
             nn.ReflectionPad2d(dilation),
             nn.Conv2d(channels, channels, 3, dilation=dilation, bias=False),
-            nn.InstanceNorm2d(channels, affine=True, eps=1e-5),
+            _norm(channels, norm),
             nn.ReLU(inplace=True),
             nn.ReflectionPad2d(1),
             nn.Conv2d(channels, channels, 3, bias=False),
-            nn.InstanceNorm2d(channels, affine=True, eps=1e-5),
+            _norm(channels, norm),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,24 +80,30 @@ class Generator(nn.Module):
     ``width`` is the channel count of the first layer (the paper's 64); smaller widths give the CPU
     profiles a cheaper network of the same shape. ``forward(image, mask)`` builds the corrupted input
     itself (Sec. 3.1), so pixels of ``image`` under the hole never reach the network.
+
+    ``norm="none"`` drops the instance norms (the cpu profile's documented deviation): each instance norm
+    removes the image's colour level from its features, which a long training learns to work around and a
+    few minutes of CPU training do not, so the fills take the training photos' colours (Training chapter).
     """
 
-    def __init__(self, width: int = 64, res_blocks: int = 8):
+    def __init__(self, width: int = 64, res_blocks: int = 8, norm: str = "instance"):
         super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"unknown generator norm {norm!r}; choose one of {NORMS}")
         w = width
-        self.width, self.res_blocks = width, res_blocks
+        self.width, self.res_blocks, self.norm = width, res_blocks, norm
         self.encoder = nn.Sequential(
-            *_conv_in_relu(4, w, 7, reflect=3),
-            *_conv_in_relu(w, 2 * w, 4, stride=2, zero=1),
-            *_conv_in_relu(2 * w, 4 * w, 4, stride=2, zero=1),
+            *_conv_in_relu(4, w, 7, reflect=3, norm=norm),
+            *_conv_in_relu(w, 2 * w, 4, stride=2, zero=1, norm=norm),
+            *_conv_in_relu(2 * w, 4 * w, 4, stride=2, zero=1, norm=norm),
         )
-        self.middle = nn.Sequential(*[ResBlock(4 * w) for _ in range(res_blocks)])
+        self.middle = nn.Sequential(*[ResBlock(4 * w, norm=norm) for _ in range(res_blocks)])
         self.decoder = nn.Sequential(
             nn.ConvTranspose2d(4 * w, 2 * w, 4, stride=2, padding=1, bias=False),
-            nn.InstanceNorm2d(2 * w, affine=True, eps=1e-5),
+            _norm(2 * w, norm),
             nn.ReLU(inplace=True),
             nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1, bias=False),
-            nn.InstanceNorm2d(w, affine=True, eps=1e-5),
+            _norm(w, norm),
             nn.ReLU(inplace=True),
             nn.ReflectionPad2d(3),
             nn.Conv2d(w, 3, 7, bias=False),

@@ -53,7 +53,7 @@ def build_train_set(cfg: Config) -> Dataset:
     else:
         images = ImageFolder(cfg.train_data, size=cfg.size)
     masks = None if cfg.train_masks == "random" else load_masks(cfg.train_masks, cfg.size, invert=cfg.invert_masks)
-    return InpaintingDataset(images, masks, seed=cfg.seed, shuffle_masks=masks is not None)
+    return InpaintingDataset(images, masks, seed=cfg.seed, shuffle_masks=masks is not None, augment=cfg.augment)
 
 
 def build_test_images(cfg: Config) -> Dataset:
@@ -204,9 +204,10 @@ def init_generator(fw: Framework, cfg: Config) -> None:
     path = resolve_init(cfg.init)
     ckpt = load_checkpoint(path)
     saved = ckpt["config"]
-    if (saved.width, saved.res_blocks) != (cfg.width, cfg.res_blocks):
-        raise CheckpointError(f"{path}: init generator has width {saved.width} and {saved.res_blocks} residual "
-                              f"blocks, this config {cfg.width} and {cfg.res_blocks}")
+    if (saved.width, saved.res_blocks, saved.norm) != (cfg.width, cfg.res_blocks, cfg.norm):
+        raise CheckpointError(f"{path}: init generator has width {saved.width}, {saved.res_blocks} residual "
+                              f"blocks and norm {saved.norm!r}; this config {cfg.width}, {cfg.res_blocks} and "
+                              f"{cfg.norm!r}")
     fw.generator.load_state_dict(ckpt["generator"])  # before DDP / compile wrap it
 
 

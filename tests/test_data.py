@@ -227,3 +227,45 @@ def test_external_training_masks_are_drawn_per_epoch_and_index():
         ds.set_epoch(epoch)
         seen |= {int(ds[i]["mask"].sum()) for i in range(4)}
     assert len(seen) > 4  # not the fixed i % len pairing
+
+
+def test_colour_augmentation_permutes_and_tints_reproducibly():
+    from gdn.data import colour_jitter
+
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(3, 8, 8, generator=g)
+    a = colour_jitter(image, np.random.default_rng(5))
+    assert torch.equal(a, colour_jitter(image, np.random.default_rng(5)))  # a function of the rng
+    assert a.min() >= 0 and a.max() <= 1
+    # each output channel is one input channel times a gain in [0.7, 1], the largest gain exactly 1
+    gains = []
+    for c in range(3):
+        ratios = [(a[c] / image[k]).flatten() for k in range(3)]
+        match = [r for r in ratios if torch.allclose(r, r[0].expand_as(r), atol=1e-5)]
+        assert len(match) == 1
+        gains.append(float(match[0][0]))
+    assert max(gains) == pytest.approx(1.0) and min(gains) >= 0.7 - 1e-6
+    gray = torch.full((3, 4, 4), 0.5)  # a gray photo gets a colour cast
+    assert not torch.allclose(colour_jitter(gray, np.random.default_rng(1))[0],
+                              colour_jitter(gray, np.random.default_rng(1))[1])
+
+
+def test_dataset_augments_only_when_asked():
+    from gdn.data import InpaintingDataset
+
+    images = [torch.rand(3, 32, 32) for _ in range(2)]
+    plain = InpaintingDataset(images, seed=3)
+    assert torch.equal(plain[0]["image"], images[0])
+    aug = InpaintingDataset(images, seed=3, augment="colour")
+    assert not torch.equal(aug[0]["image"], images[0]) and torch.equal(aug[0]["mask"], plain[0]["mask"])
+    with pytest.raises(ValueError, match="unknown augment"):
+        InpaintingDataset(images, augment="hue")
+
+
+def test_grace_hopper_is_a_builtin_training_photo():
+    from gdn.data import TRAIN_PHOTOS, BuiltinPhotos
+
+    assert "grace_hopper" in TRAIN_PHOTOS
+    k = TRAIN_PHOTOS.index("grace_hopper")
+    item = BuiltinPhotos("train", size=32, n=len(TRAIN_PHOTOS))[k]
+    assert item.shape == (3, 32, 32) and (item[0] - item[2]).abs().mean() > 0.01  # a colour photo

@@ -85,3 +85,19 @@ def test_detector_probability_is_the_softmax_hole_channel():
 
 def test_discriminator_outputs_one_scalar_per_image():
     assert Discriminator()(torch.rand(3, 3, 32, 32)).shape == (3,)
+
+
+def test_norm_none_keeps_every_conv_and_passes_a_colour_level_through():
+    g_in, g_none = Generator(width=8, res_blocks=1), Generator(width=8, res_blocks=1, norm="none")
+    convs = {k for k in g_in.state_dict() if "weight" in k and g_in.state_dict()[k].dim() == 4}
+    assert convs == set(g_none.state_dict())  # same conv keys; only the norms' affine parameters are gone
+    image = torch.full((1, 3, 32, 32), 0.3)
+    mask = torch.zeros(1, 1, 32, 32)  # no hole: every feature map of a flat photo is constant
+    tinted = image * torch.tensor([1.0, 0.5, 0.2])[None, :, None, None]
+    with torch.no_grad():
+        # instance norms erase a flat photo's colour (its features are constant, so they normalise to the
+        # same values for every colour); without them the colour level reaches the output
+        assert torch.allclose(g_in(image, mask), g_in(tinted, mask), atol=1e-5)
+        assert not torch.allclose(g_none(image, mask), g_none(tinted, mask), atol=1e-3)
+    with pytest.raises(ValueError, match="unknown generator norm"):
+        Generator(norm="batch")

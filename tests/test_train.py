@@ -137,3 +137,31 @@ def test_two_process_ddp_training_runs_and_writes_once(tmp_path):
         # gradients would move most weights differently, by ~1e-4 a step.
         print(part, diff.mean().item(), diff.max().item())
         assert diff.mean() < 5e-6, part
+
+
+def test_init_starts_from_a_checkpoints_generator_and_warmup_freezes_it(tmp_path):
+    from gdn.checkpoint import pack_generator
+    from gdn.train import init_generator
+    from gdn.frameworks import Framework
+
+    train(_cfg(steps=4, framework="weight"), tmp_path / "pre", progress=False)
+    packed = pack_generator(tmp_path / "pre", tmp_path / "warm.pt", commit="abc")
+    meta = json.loads((tmp_path / "warm.json").read_text())
+    assert meta["git_commit"] == "abc" and meta["step"] == 4 and meta["log_csv"][0].startswith("step,")
+    ckpt = load_checkpoint(packed)
+    assert "opt_g" not in ckpt and set(ckpt["generator"]) == set(_weights(tmp_path / "pre" / "last.pt"))
+    # a Det run from it: the generator starts as the packed one and stays frozen through the warm-up
+    cfg = _cfg(steps=3, framework="det", init=str(packed), critic_warmup=3, log_every=3, eval_every=3)
+    train(cfg, tmp_path / "det", progress=False)
+    after = _weights(tmp_path / "det" / "last.pt")
+    assert all(torch.equal(after[k], ckpt["generator"][k]) for k in after)
+    row = list(csv.DictReader(open(tmp_path / "det" / "log.csv")))[-1]
+    assert 0 <= float(row["val_auroc"]) <= 1 and float(row["loss_d"]) > 0
+    # a mismatched network is one clear error naming the file
+    fw = Framework(_cfg(framework="det", width=16))
+    with pytest.raises(RuntimeError, match="warm.pt: init generator has width 8, 1 residual blocks and norm"):
+        init_generator(fw, _cfg(framework="det", width=16, init=str(packed)))
+    with pytest.raises(RuntimeError, match="missing.pt: init checkpoint not found"):
+        init_generator(fw, _cfg(init=str(tmp_path / "missing.pt")))
+    with pytest.raises(RuntimeError, match="no bundled checkpoint 'gdn:nope'"):
+        init_generator(fw, _cfg(init="gdn:nope"))
