@@ -72,7 +72,7 @@ def build_networks(ckpt: dict[str, Any], path: str | os.PathLike = "checkpoint")
 
     cfg: Config = ckpt["config"]
     generator = Generator(cfg.width, cfg.res_blocks, cfg.norm)
-    critic = build_critic(cfg.framework) if "critic" in ckpt else None
+    critic = build_critic(cfg.framework, cfg.critic_width) if "critic" in ckpt else None
     try:
         generator.load_state_dict(ckpt["generator"])
         if critic is not None:

@@ -47,6 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]  # the repository (editable install)
 NOTEBOOK = Path("notebooks") / "demo.ipynb"
 ENV_CHECKPOINT = "GDN_DEMO_CHECKPOINT"
 DEFAULT_CHECKPOINT = Path("runs") / "cpu" / "det" / "last.pt"
+# the last resort on a fresh clone: the cpu profile's warm-start generator, shipped with the package (no detector)
+BUNDLED_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "cpu-warmstart.pt"
 TRAIN_COMMAND = "gdn train --profile cpu --out runs/cpu/det"
 # RGB photos bundled in the scikit-image wheel (no download, no pooch); retina (1411 px) exercises the window path
 BUILTIN_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field",
@@ -153,8 +155,9 @@ def find_checkpoint(checkpoint: str | os.PathLike | None = None) -> tuple[Path |
     """The checkpoint the demo should load, and the places it looked.
 
     Order: ``checkpoint`` (returned even when missing, so the demo can say so), ``$GDN_DEMO_CHECKPOINT``,
-    ``runs/cpu/det/last.pt`` (``make book``), the newest ``runs/*/det/last.pt``; searched in the current
-    folder, its parent (notebooks/ -> the repository) and the repository of this package."""
+    ``runs/cpu/det/last.pt`` (``make book``), the newest ``runs/*/det/last.pt``, searched in the current
+    folder, its parent (notebooks/ -> the repository) and the repository of this package; last the warm-start
+    generator that ships with the package (it inpaints, but has no detector for the artifact map)."""
     for given in (checkpoint, os.environ.get(ENV_CHECKPOINT)):
         if given not in (None, ""):
             return Path(given).expanduser(), [str(given)]
@@ -169,6 +172,9 @@ def find_checkpoint(checkpoint: str | os.PathLike | None = None) -> tuple[Path |
         found += [p for p in (root / "runs").glob("*/det/last.pt") if p.is_file()]
     if found:
         return max(found, key=lambda p: p.stat().st_mtime), looked
+    looked.append(str(BUNDLED_CHECKPOINT))
+    if BUNDLED_CHECKPOINT.is_file():
+        return BUNDLED_CHECKPOINT, looked
     return None, looked
 
 

@@ -26,7 +26,8 @@ from .metrics import auroc
 __all__ = [
     "run_dir", "train_run", "read_log", "last_samples", "plot_log", "config_rows", "load_run", "test_images", "eval_bank",
     "fid_status", "evaluate_runs", "metric_table", "ablation_table", "batch", "predict", "composite_batch",
-    "to8", "corrupted8", "image_grid", "edge_ratio", "auroc", "plot_auroc", "orderings", "with_ci", "detector_maps", "summarise_maps",
+    "to8", "corrupted8", "image_grid", "edge_ratio", "auroc", "plot_auroc", "orderings", "with_ci", "warm_start",
+    "plot_warm_start", "detector_maps", "summarise_maps",
     "metric_definitions", "column_formats", "setup_text", "bins_of", "photo", "polygon_mask", "text_overlay", "scratches", "Method",
 ]
 
@@ -113,6 +114,41 @@ def plot_auroc(runs: Mapping[str, Sequence[Mapping[str, float]]], title: str = "
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def warm_start(cfg) -> dict[str, Any] | None:
+    """What a run started from: the JSON beside its ``init`` checkpoint (config, log rows, summary, commit;
+    written by :func:`gdn.checkpoint.pack_generator`) plus ``"path"``, or None for a random start."""
+    from .checkpoint import resolve_init
+
+    if not cfg.init:
+        return None
+    path = resolve_init(cfg.init)
+    meta_path = path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    rows = list(csv.DictReader(meta.get("log_csv", [])))
+    meta["log"] = [{k: float(v) for k, v in r.items() if v not in ("", None)} for r in rows]
+    meta["path"] = str(path)
+    return meta
+
+
+def plot_warm_start(meta: Mapping[str, Any] | None):
+    """The warm start's validation PSNR against the step (from its packed log); a note for a random start."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 2.6))
+    if meta is None:
+        ax.text(0.5, 0.5, "random start: no warm start in this profile", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    pts = [(r["step"], r["val_psnr"]) for r in meta.get("log", []) if "val_psnr" in r]
+    if pts:
+        ax.plot(*zip(*pts), marker=".")
+    ax.set_xlabel("step")
+    ax.set_ylabel("validation PSNR (dB)")
+    ax.set_title(f"warm start: {Path(meta.get('path', '')).name}", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -26,9 +26,10 @@ __all__ = ["FRAMEWORKS", "Framework", "build_critic"]
 FRAMEWORKS = ("weight", "adv", "det")
 
 
-def build_critic(framework: str) -> nn.Module | None:
-    """The second network of a framework: Det's detector, Adv's discriminator, none for Weight."""
-    return {"det": Detector, "adv": Discriminator, "weight": lambda: None}[framework]()
+def build_critic(framework: str, width: int = 32) -> nn.Module | None:
+    """The second network of a framework: Det's detector, Adv's discriminator (both ``width`` wide, 32 = the
+    paper's), none for Weight."""
+    return {"det": Detector, "adv": Discriminator, "weight": lambda width: None}[framework](width)
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -46,7 +47,7 @@ class Framework(nn.Module):
             raise ValueError(f"unknown framework {cfg.framework!r}; choose one of {FRAMEWORKS}")
         self.cfg = cfg
         self.generator = generator if generator is not None else Generator(cfg.width, cfg.res_blocks, cfg.norm)
-        self.critic = critic if critic is not None else build_critic(cfg.framework)
+        self.critic = critic if critic is not None else build_critic(cfg.framework, cfg.critic_width)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = (torch.optim.Adam(self.critic.parameters(), lr=cfg.d_lr, betas=betas)

@@ -122,10 +122,12 @@ def _same_pad_4(stride: int) -> nn.Module:
     return nn.ZeroPad2d((1, 2, 1, 2) if stride == 1 else (1, 1, 1, 1))
 
 
-def _detector_trunk() -> nn.Sequential:
-    """The five 4x4 convs of the detector (Sec. 3.3.2): 32, 64, 128/s2, 256/s2, 256, LeakyReLU 0.2."""
+def _detector_trunk(width: int = 32) -> nn.Sequential:
+    """The five 4x4 convs of the detector (Sec. 3.3.2): 32, 64, 128/s2, 256/s2, 256, LeakyReLU 0.2
+    (``width`` 32, the paper's; a smaller width scales every layer, for the cpu profile)."""
+    w = width
     layers: list[nn.Module] = []
-    for c_in, c_out, s in [(3, 32, 1), (32, 64, 1), (64, 128, 2), (128, 256, 2), (256, 256, 1)]:
+    for c_in, c_out, s in [(3, w, 1), (w, 2 * w, 1), (2 * w, 4 * w, 2), (4 * w, 8 * w, 2), (8 * w, 8 * w, 1)]:
         layers += [_same_pad_4(s), nn.Conv2d(c_in, c_out, 4, stride=s), nn.LeakyReLU(0.2, inplace=True)]
     return nn.Sequential(*layers)
 
@@ -133,14 +135,16 @@ def _detector_trunk() -> nn.Sequential:
 class Detector(nn.Module):
     """The pixel-wise artifact detector Det of Sec. 3.3.2: seven layers (five convs, two deconvs, no norm,
     no activation between the deconvs) and a 2-class softmax. ``forward`` returns the valuation V of
-    Sec. 3.2, the per-pixel probability of the artifact (hole) class."""
+    Sec. 3.2, the per-pixel probability of the artifact (hole) class. ``width`` (32, the paper's) scales the
+    channels of every layer."""
 
-    def __init__(self):
+    def __init__(self, width: int = 32):
         super().__init__()
-        self.trunk = _detector_trunk()
+        self.width = width
+        self.trunk = _detector_trunk(width)
         self.head = nn.Sequential(
-            nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1),
-            nn.ConvTranspose2d(128, 2, 4, stride=2, padding=1),
+            nn.ConvTranspose2d(8 * width, 4 * width, 4, stride=2, padding=1),
+            nn.ConvTranspose2d(4 * width, 2, 4, stride=2, padding=1),
         )
         _xavier(self)
 
@@ -157,10 +161,11 @@ class Discriminator(nn.Module):
     location, then the average over locations, so the generator sees one scalar per image (the "average
     strategy" that Sec. 3.2 argues loses the artifacts' positions). Returns logits of shape (B,)."""
 
-    def __init__(self):
+    def __init__(self, width: int = 32):
         super().__init__()
-        self.trunk = _detector_trunk()
-        self.out = nn.Conv2d(256, 1, 1)
+        self.width = width
+        self.trunk = _detector_trunk(width)
+        self.out = nn.Conv2d(8 * width, 1, 1)
         _xavier(self)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:

@@ -230,7 +230,11 @@ def _save_samples(fw: Framework, val: dict[str, torch.Tensor], path: Path, k: in
 
 
 def total_steps(cfg: Config, batches_per_epoch: int) -> int:
-    return cfg.steps if cfg.steps > 0 else cfg.epochs * batches_per_epoch
+    """Every step of a run: the ``critic_warmup`` critic-only steps (frameworks with a critic), the generator
+    steps (``steps``, or ``epochs`` of the data), then ``critic_cooldown`` critic-only steps; so every
+    framework gets as many generator steps."""
+    generator_steps = cfg.steps if cfg.steps > 0 else cfg.epochs * batches_per_epoch
+    return generator_steps + (cfg.critic_warmup + cfg.critic_cooldown if cfg.framework != "weight" else 0)
 
 
 def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress: bool = True,
@@ -325,7 +329,10 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
                 batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
                 if cfg.channels_last:
                     batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
-                pending.append(fw.step(batch, train_generator=step >= cfg.critic_warmup))
+                joint = fw.critic is None or cfg.critic_warmup <= step < steps - cfg.critic_cooldown
+                pending.append(fw.step(batch, train_generator=joint))
+                for _ in range(cfg.critic_steps - 1 if joint and fw.critic is not None else 0):  # same batch
+                    fw.step(batch, train_generator=False)
                 step += 1
                 this_call += 1
                 bar.update(1)

@@ -254,6 +254,7 @@ def test_builtin_photos_are_offered(demo):
 def test_missing_checkpoint_says_how_to_get_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(demo_mod, "ROOT", tmp_path)
+    monkeypatch.setattr(demo_mod, "BUNDLED_CHECKPOINT", tmp_path / "no-bundle.pt")
     monkeypatch.delenv(demo_mod.ENV_CHECKPOINT, raising=False)
     d = InpaintDemo(photo="chelsea", view_max=64, device="cpu")
     msg = d.model_info.value
@@ -294,7 +295,11 @@ def test_find_checkpoint_order(tmp_path, monkeypatch, det_checkpoint):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(demo_mod, "ROOT", tmp_path)
     monkeypatch.delenv(demo_mod.ENV_CHECKPOINT, raising=False)
+    bundle = tmp_path / "bundle.pt"
+    monkeypatch.setattr(demo_mod, "BUNDLED_CHECKPOINT", bundle)
     assert find_checkpoint()[0] is None
+    bundle.write_bytes(b"x")
+    assert find_checkpoint()[0] == bundle  # the shipped warm start is the last resort
     other = tmp_path / "runs" / "paper" / "det" / "last.pt"
     other.parent.mkdir(parents=True)
     other.write_bytes(b"x")

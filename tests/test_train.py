@@ -151,11 +151,15 @@ def test_init_starts_from_a_checkpoints_generator_and_warmup_freezes_it(tmp_path
     ckpt = load_checkpoint(packed)
     assert "opt_g" not in ckpt and set(ckpt["generator"]) == set(_weights(tmp_path / "pre" / "last.pt"))
     # a Det run from it: the generator starts as the packed one and stays frozen through the warm-up
-    cfg = _cfg(steps=3, framework="det", init=str(packed), critic_warmup=3, log_every=3, eval_every=3)
-    train(cfg, tmp_path / "det", progress=False)
+    cfg = _cfg(steps=2, framework="det", init=str(packed), critic_warmup=3, log_every=3, eval_every=3,
+               save_every=3)
+    train(cfg, tmp_path / "det", progress=False, stop_after=3)  # the three warm-up steps
     after = _weights(tmp_path / "det" / "last.pt")
     assert all(torch.equal(after[k], ckpt["generator"][k]) for k in after)
-    row = list(csv.DictReader(open(tmp_path / "det" / "log.csv")))[-1]
+    train(cfg, tmp_path / "det", progress=False, resume=True)  # then two generator steps: 5 in all
+    assert load_checkpoint(tmp_path / "det" / "last.pt")["step"] == 5
+    assert any(not torch.equal(v, ckpt["generator"][k]) for k, v in _weights(tmp_path / "det" / "last.pt").items())
+    row = list(csv.DictReader(open(tmp_path / "det" / "log.csv")))[0]  # step 3, an evaluation step
     assert 0 <= float(row["val_auroc"]) <= 1 and float(row["loss_d"]) > 0
     # a mismatched network is one clear error naming the file
     fw = Framework(_cfg(framework="det", width=16))
@@ -165,3 +169,18 @@ def test_init_starts_from_a_checkpoints_generator_and_warmup_freezes_it(tmp_path
         init_generator(fw, _cfg(init=str(tmp_path / "missing.pt")))
     with pytest.raises(RuntimeError, match="no bundled checkpoint 'gdn:nope'"):
         init_generator(fw, _cfg(init="gdn:nope"))
+
+
+def test_critic_steps_give_the_critic_extra_updates_per_generator_step(tmp_path):
+    cfg = _cfg(steps=2, framework="det", critic_warmup=1, critic_steps=3, critic_cooldown=2, log_every=1)
+    train(cfg, tmp_path / "det", progress=False)
+    ckpt = load_checkpoint(tmp_path / "det" / "last.pt")
+    assert ckpt["step"] == 5  # one warm-up step, two generator steps, two cool-down steps
+    d_steps = {int(s["step"]) for s in ckpt["opt_d"]["state"].values()}
+    g_steps = {int(s["step"]) for s in ckpt["opt_g"]["state"].values()}
+    assert d_steps == {1 + 2 * 3 + 2} and g_steps == {2}
+    # the Weight framework has no critic: the same two generator steps, nothing else
+    train(_cfg(steps=2, framework="weight", critic_warmup=1, critic_steps=3, critic_cooldown=2), tmp_path / "w",
+          progress=False)
+    ckpt = load_checkpoint(tmp_path / "w" / "last.pt")
+    assert ckpt["step"] == 2 and {int(s["step"]) for s in ckpt["opt_g"]["state"].values()} == {2}
