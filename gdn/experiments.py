@@ -597,20 +597,26 @@ def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mas
     from .data import TEST_PHOTOS, TRAIN_PHOTOS
 
     if cfg.train_data == "builtin":
-        train = (f"random {cfg.size} x {cfg.size} crops of {len(TRAIN_PHOTOS)} built-in scikit-image photos")
+        train = (f"random {cfg.size} x {cfg.size} crops of {len(TRAIN_PHOTOS)} built-in photos (scikit-image's "
+                 f"and matplotlib's)")
     else:
         train = f"{cfg.train_data} at {cfg.size} x {cfg.size}"
     if cfg.test_data == "builtin":
         test = f"{n_images} crops of the {len(TEST_PHOTOS)} built-in test photos ({', '.join(TEST_PHOTOS)})"
     else:
         test = f"{n_images} images of {cfg.test_data}"
-    steps = f"{cfg.steps} steps" if cfg.steps else f"{cfg.epochs} epochs"
+    steps = f"{cfg.steps} generator steps" if cfg.steps else f"{cfg.epochs} epochs"
+    start = f" from the warm start {cfg.init}" if cfg.init else ""
+    if cfg.critic_warmup or cfg.critic_cooldown:
+        start += (f" (Det and Adv also train their critic alone for {cfg.critic_warmup} steps before and "
+                  f"{cfg.critic_cooldown} after)")
     comparable = ("" if cfg.train_data != "builtin" and cfg.size == 256 else
                   " The paper trains 100 epochs at 256 x 256 on CelebA-HQ, Places2 and Paris StreetView and "
                   "tests on 12k masks, so these numbers are not comparable with its tables in absolute terms; "
                   "compare the trends.")
-    return (f"Profile {profile}: generator width {cfg.width} with {cfg.res_blocks} residual blocks, trained for "
-            f"{steps} of batch {cfg.batch_size} on {train}; evaluated on {test} with {n_masks} free-form masks "
+    norm = "" if cfg.norm == "instance" else ", no instance norm"
+    return (f"Profile {profile}: generator width {cfg.width} with {cfg.res_blocks} residual blocks{norm}, trained for "
+            f"{steps} of batch {cfg.batch_size} on {train}{start}; evaluated on {test} with {n_masks} free-form masks "
             f"({per_bin} per mask-ratio bin, seed {mask_seed}).{comparable}")
 
 
