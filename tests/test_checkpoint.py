@@ -57,3 +57,20 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
         _save(tmp_path / "last.pt", framework="weight")
     assert (tmp_path / "last.pt").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+def test_the_bundled_warm_start_fits_the_cpu_profile():
+    import json
+
+    from gdn.checkpoint import build_networks, load_checkpoint, resolve_init
+    from gdn.config import resolve
+
+    path = resolve_init("gdn:cpu-warmstart")
+    ckpt = load_checkpoint(path)
+    cpu, saved = resolve("cpu"), ckpt["config"]
+    assert (saved.width, saved.res_blocks, saved.norm) == (cpu.width, cpu.res_blocks, cpu.norm)
+    assert saved.to_dict() == resolve("warmstart").to_dict()  # make warmstart reproduces it
+    generator, critic = build_networks(ckpt, path)
+    assert critic is None and sum(p.numel() for p in generator.parameters()) == 382_320
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["step"] == ckpt["step"] == saved.steps and meta["git_commit"] and len(meta["log_csv"]) > 100
