@@ -65,7 +65,7 @@ def main_evaluate(argv: list[str]) -> int:
     msk.add_argument("--masks", help="folder or file list of mask images (white = hole)")
     msk.add_argument("--mask-bank", type=int, metavar="N", help="N generated masks per ratio bin (default 8)")
     p.add_argument("--invert-mask", action="store_true", help="mask files use black = hole")
-    p.add_argument("--baselines", action="store_true", help="also score biharmonic and Telea inpainting")
+    p.add_argument("--baselines", action="store_true", help="also score biharmonic and Telea inpainting and the mean-colour fill")
     p.add_argument("--fid", choices=["auto", "on", "off"], default="auto")
     p.add_argument("--n-images", type=int, default=None, help="built-in test crops (default: the config's)")
     p.add_argument("--seed", type=int, default=0, help="mask bank seed")
