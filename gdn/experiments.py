@@ -63,7 +63,12 @@ def train_run(profile: str, run: str, overrides: Mapping[str, Any], root: str | 
 def read_log(out: str | Path) -> list[dict[str, float]]:
     """``log.csv`` of a run as rows of floats (empty cells dropped)."""
     with open(Path(out) / "log.csv", newline="") as f:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+        return _float_rows(f)
+
+
+def _float_rows(lines) -> list[dict[str, float]]:
+    # CSV lines of a training log (a file or a list of strings) -> rows of floats, empty cells dropped
+    return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(lines)]
 
 
 def last_samples(out: str | Path) -> np.ndarray | None:
@@ -128,8 +133,7 @@ def warm_start(cfg) -> dict[str, Any] | None:
     path = resolve_init(cfg.init)
     meta_path = path.with_suffix(".json")
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    rows = list(csv.DictReader(meta.get("log_csv", [])))
-    meta["log"] = [{k: float(v) for k, v in r.items() if v not in ("", None)} for r in rows]
+    meta["log"] = _float_rows(meta.get("log_csv", []))
     meta["path"] = str(path)
     return meta
 
@@ -239,16 +243,11 @@ def orderings(scores: Mapping[str, Any], claims: Sequence[tuple[str, str]], metr
     """Generated sentences on orderings: for each ``(better, worse)`` claim, the paired difference of the
     per-pair scores (``scores[name][metric]`` or ``scores[name]`` itself), its 95 % bootstrap interval and
     whether the claim holds, reverses or is within noise (:func:`gdn.stats.compare_sentence`)."""
-    from .stats import compare_sentence, paired_difference
+    from .stats import ordering_sentences
 
     label, unit, fmt = _CLAIM_UNITS.get(metric, (metric, "", "{:.3f}"))
-
-    def values(name):
-        v = scores[name]
-        return v[metric] if isinstance(v, Mapping) else v
-
-    return " ".join(compare_sentence(b, w, paired_difference(values(b), values(w)), metric=label, unit=unit,
-                                     fmt=fmt, source=source) for b, w in claims)
+    values = {name: v[metric] if isinstance(v, Mapping) else v for name, v in scores.items()}
+    return " ".join(ordering_sentences(values, claims, metric=label, unit=unit, fmt=fmt, source=source))
 
 
 _METRIC_NAMES = {"l1": "l1 (%) ↓", "psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "fid": "FID ↓"}

@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 __all__ = ["LEVEL", "N_BOOT", "bootstrap_mean", "paired_difference", "verdict", "compare_sentence",
-           "format_ci", "seed_interval"]
+           "ordering_sentences", "format_ci", "seed_interval"]
 
 LEVEL = 0.95  # two-sided confidence level of every interval in the book
 N_BOOT = 2000  # bootstrap resamples: the percentiles are stable to about 0.01 dB at this count
