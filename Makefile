@@ -41,7 +41,7 @@ bench: venv
 warmstart: venv
 	@if [ -f runs/warmstart/last.pt ]; then $(BIN)/gdn train --profile warmstart --out runs/warmstart --resume; \
 	else $(BIN)/gdn train --profile warmstart --out runs/warmstart; fi
-	$(BIN)/python -c "from gdn.checkpoint import pack_generator; from gdn.report import git_commit; \
+	$(BIN)/python -c "from gdn.engine.checkpoint import pack_generator; from gdn.book.report import git_commit; \
 	print(pack_generator('runs/warmstart', 'gdn/weights/cpu-warmstart.pt', commit=git_commit()))"
 
 ## make lock: re-pin constraints.txt from the current venv

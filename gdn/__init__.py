@@ -4,9 +4,9 @@ Modules, one responsibility each: ``networks`` (G, Det, the Adv discriminator), 
 ``frameworks`` (one training step of Weight, Adv, Det), ``masks``, ``data``, ``metrics``, ``baselines``,
 ``config``, ``train``, ``checkpoint``, ``evaluation``, ``inference``, ``bench``, ``book``, ``demo``.
 """
-from .config import Config, resolve
-from .losses import detector_loss, weight_map, weighted_l1
-from .networks import Detector, Discriminator, Generator
+from gdn.config import Config, resolve
+from gdn.losses import detector_loss, weight_map, weighted_l1
+from gdn.networks import Detector, Discriminator, Generator
 
 __version__ = "0.1.0"
 __all__ = ["Config", "resolve", "Generator", "Detector", "Discriminator", "detector_loss", "weight_map",
@@ -16,6 +16,6 @@ __all__ = ["Config", "resolve", "Generator", "Detector", "Discriminator", "detec
 def __getattr__(name):
     # Inference pulls in image I/O; load it only when asked for.
     if name == "Inpainter":
-        from .inference import Inpainter
+        from gdn.engine.inference import Inpainter
         return Inpainter
     raise AttributeError(f"module 'gdn' has no attribute {name!r}")

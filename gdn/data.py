@@ -16,7 +16,7 @@ import torch
 from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 
-from .masks import check_mask, list_files, random_mask, resize_mask
+from gdn.masks import check_mask, list_files, random_mask, resize_mask
 
 __all__ = [
     "IMAGE_EXTS", "TRAIN_PHOTOS", "TEST_PHOTOS", "load_image", "to_square", "to_tensor",

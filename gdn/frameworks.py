@@ -16,10 +16,10 @@ import contextlib
 import torch
 from torch import nn
 
-from .config import Config
-from .losses import (adversarial_d_loss, adversarial_g_loss, detector_loss, hole_weighted_l1, weight_map,
+from gdn.config import Config
+from gdn.losses import (adversarial_d_loss, adversarial_g_loss, detector_loss, hole_weighted_l1, weight_map,
                      weighted_l1)
-from .networks import Detector, Discriminator, Generator
+from gdn.networks import Detector, Discriminator, Generator
 
 __all__ = ["FRAMEWORKS", "Framework", "build_critic"]
 

@@ -493,7 +493,7 @@ def evaluate(methods: Mapping[str, Method], images: Sequence, masks: Sequence, *
             if fid_net is not None:
                 fake_feats[name].append(_features(fid_net, comp8.float() / 255, device))
 
-    from .stats import bootstrap_mean
+    from gdn.stats import bootstrap_mean
 
     real = np.concatenate(real_feats) if real_feats else None
     groups = [(label, bins == i) for i, label in enumerate(BIN_LABELS)] + [("all", np.ones(n_mask, bool))]

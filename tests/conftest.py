@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from gdn.checkpoint import save_checkpoint
+from gdn.engine.checkpoint import save_checkpoint
 from gdn.config import resolve
 from gdn.frameworks import Framework
 

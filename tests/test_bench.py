@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from gdn.bench import BenchError, count_flops, format_bench, main_bench, matmul_peak, run_bench
+from gdn.engine.bench import BenchError, count_flops, format_bench, main_bench, matmul_peak, run_bench
 from gdn.networks import Detector, Generator
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gdn import book
-from gdn.report import Report, html_table
+from gdn.book import runner as book
+from gdn.book.report import Report, html_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -213,7 +213,7 @@ def test_the_smoke_book_builds_with_every_table_and_figure(tmp_path):
     assert "_static/mathjax/tex-mml-chtml.js" in method and "cdn.jsdelivr" not in method
     assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
     table1 = (html / "book" / "table1.html").read_text()
-    from gdn.experiments import fid_status
+    from gdn.book.experiments import fid_status
     assert ("FID: n/a: Inception weights not present" in table1) == (fid_status() is not None)
     assert "Paper: Ours (CelebA-HQ)" in table1
     # provenance beside every executed notebook and figure

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gdn.checkpoint import CheckpointError, build_networks, load_checkpoint, save_checkpoint
+from gdn.engine.checkpoint import CheckpointError, build_networks, load_checkpoint, save_checkpoint
 from gdn.config import resolve
 from gdn.frameworks import Framework
 
@@ -62,7 +62,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
 def test_the_bundled_warm_start_fits_the_cpu_profile():
     import json
 
-    from gdn.checkpoint import build_networks, load_checkpoint, resolve_init
+    from gdn.engine.checkpoint import build_networks, load_checkpoint, resolve_init
     from gdn.config import resolve
 
     path = resolve_init("gdn:cpu-warmstart")

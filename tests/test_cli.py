@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from gdn.checkpoint import save_checkpoint
+from gdn.engine.checkpoint import save_checkpoint
 from gdn.cli import main
 from gdn.config import resolve
 from gdn.frameworks import Framework

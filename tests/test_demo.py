@@ -13,15 +13,15 @@ import pytest
 pytest.importorskip("ipycanvas")
 pytest.importorskip("ipywidgets")
 
-from gdn import demo as demo_mod  # noqa: E402
-from gdn.demo import InpaintDemo, find_checkpoint, stamp_segment  # noqa: E402
+from gdn.demo import widget as demo_mod  # noqa: E402
+from gdn.demo.widget import InpaintDemo, find_checkpoint, stamp_segment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def det_checkpoint(tmp_path_factory) -> Path:
-    from gdn.checkpoint import save_checkpoint
+    from gdn.engine.checkpoint import save_checkpoint
     from gdn.config import resolve
     from gdn.frameworks import Framework
 
@@ -269,7 +269,7 @@ def test_missing_checkpoint_says_how_to_get_one(tmp_path, monkeypatch):
 
 
 def test_weight_checkpoint_inpaints_without_artifact_map(tmp_path, small_photo):
-    from gdn.checkpoint import save_checkpoint
+    from gdn.engine.checkpoint import save_checkpoint
     from gdn.config import resolve
     from gdn.frameworks import Framework
 

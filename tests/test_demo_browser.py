@@ -79,7 +79,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def test_voila_demo_paints_and_inpaints_in_chromium(browser_tools, tmp_path):
-    from gdn.checkpoint import save_checkpoint
+    from gdn.engine.checkpoint import save_checkpoint
     from gdn.config import resolve
     from gdn.frameworks import Framework
 

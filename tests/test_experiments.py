@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from gdn import experiments as ex
+from gdn.book import experiments as ex
 from gdn.masks import BIN_LABELS
 
 

@@ -1,4 +1,4 @@
-"""gdn.export: ONNX models that match PyTorch, the onnx backend of Inpainter and gdn inpaint, clean failures."""
+"""gdn.engine.export: ONNX models that match PyTorch, the onnx backend of Inpainter and gdn inpaint, clean failures."""
 from __future__ import annotations
 
 import json
@@ -12,10 +12,10 @@ import torch
 from PIL import Image
 
 from gdn import __version__
-from gdn.checkpoint import build_networks, load_checkpoint
+from gdn.engine.checkpoint import build_networks, load_checkpoint
 from gdn.cli import main
-from gdn.export import ExportError, export_checkpoint, load_exported
-from gdn.inference import Inpainter
+from gdn.engine.export import ExportError, export_checkpoint, load_exported
+from gdn.engine.inference import Inpainter
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_instance_norms_stay_exact_over_a_megapixel(exported):
     export's staged means stay at PyTorch's precision, which the paper's generator needs at 512 px and up."""
     import onnxruntime as ort
 
-    from gdn.export import _for_export
+    from gdn.engine.export import _for_export
 
     norm = torch.nn.InstanceNorm2d(4, affine=True)
     with torch.no_grad():

@@ -1,4 +1,4 @@
-"""gdn.inference: exact compositing, any size/layout/bit depth, windows for large photos, the CLI's error paths."""
+"""gdn.engine.inference: exact compositing, any size/layout/bit depth, windows for large photos, the CLI's error paths."""
 from __future__ import annotations
 
 import os
@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gdn.inference import (Inpainter, InputError, artifact_colormap, main_inpaint, overlay, read_image,
+from gdn.engine.inference import (Inpainter, InputError, artifact_colormap, main_inpaint, overlay, read_image,
                            read_mask)
 from gdn.networks import Detector, Generator
 
@@ -347,7 +347,7 @@ def test_cli_failure_leaves_an_existing_output_untouched(ckpts, tmp_path, capfd)
 def test_cli_as_a_subprocess(ckpts, tmp_path):
     img = _photo(50, 70)
     m = _rect(50, 70, (10, 30, 10, 40))
-    cmd = [sys.executable, "-m", "gdn.inference", _save(tmp_path / "img.jpg", img),
+    cmd = [sys.executable, "-m", "gdn.engine.inference", _save(tmp_path / "img.jpg", img),
            _save(tmp_path / "mask.png", m.astype(np.uint8) * 255), "-o", str(tmp_path / "out.png"),
            "--checkpoint", str(ckpts["det"]), "--artifact-map", str(tmp_path / "map.png"), "--device", "cpu"]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)

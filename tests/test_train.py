@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from gdn.checkpoint import load_checkpoint
+from gdn.engine.checkpoint import load_checkpoint
 from gdn.config import resolve
-from gdn.train import EpochSampler, train
+from gdn.engine.train import EpochSampler, train
 
 TINY = ["width=8", "res_blocks=1", "size=32", "builtin_train=24", "builtin_test=4", "batch_size=4",
         "num_workers=0"]
@@ -92,9 +92,9 @@ def test_a_kill_during_checkpoint_writing_leaves_a_loadable_last_pt(tmp_path):
     train(_cfg(steps=2), tmp_path, progress=False)
     before = (tmp_path / "last.pt").read_bytes()
     script = f"""
-import os, signal, torch, gdn.checkpoint as c
+import os, signal, torch, gdn.engine.checkpoint as c
 from gdn.config import resolve
-from gdn.train import train
+from gdn.engine.train import train
 real = torch.save
 def dying_save(obj, f):
     f.write(b"PK" * 1000); f.flush()
@@ -140,8 +140,8 @@ def test_two_process_ddp_training_runs_and_writes_once(tmp_path):
 
 
 def test_init_starts_from_a_checkpoints_generator_and_warmup_freezes_it(tmp_path):
-    from gdn.checkpoint import pack_generator
-    from gdn.train import init_generator
+    from gdn.engine.checkpoint import pack_generator
+    from gdn.engine.train import init_generator
     from gdn.frameworks import Framework
 
     train(_cfg(steps=4, framework="weight"), tmp_path / "pre", progress=False)

@@ -61,8 +61,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint import CheckpointError, atomic_write, build_networks, load_checkpoint
-from .export import ExportError
+from gdn.engine.checkpoint import CheckpointError, atomic_write, build_networks, load_checkpoint
+from gdn.engine.export import ExportError
 
 __all__ = ["Inpainter", "InputError", "Pixels", "Window", "read_image", "read_mask", "artifact_colormap",
            "overlay", "add_inpaint_args", "run_inpaint", "main_inpaint"]
@@ -406,7 +406,7 @@ class Inpainter:
     beyond which images are processed in windows rather than whole. See the module notes for the strategy.
 
     ``backend="onnx"`` runs models written by ``gdn export`` with onnxruntime on the CPU (fp32): ``generator``
-    and ``detector`` are then ``.onnx`` paths (or ``gdn.export.OnnxNetwork``); windows, padding, compositing and
+    and ``detector`` are then ``.onnx`` paths (or ``gdn.engine.export.OnnxNetwork``); windows, padding, compositing and
     the artifact map's tiling are the same code as for PyTorch.
     """
 
@@ -444,10 +444,10 @@ class Inpainter:
         """Load a checkpoint (``CheckpointError`` on any problem); the trained scale is its ``config.size``.
         Only a ``det`` checkpoint has a detector: the Adv discriminator scores whole images, not pixels.
         ``backend="onnx"``: ``path`` is a folder written by ``gdn export`` (``ExportError`` on any problem)."""
-        from .networks import Detector
+        from gdn.networks import Detector
 
         if backend == "onnx":
-            from .export import load_exported
+            from gdn.engine.export import load_exported
 
             generator, detector, cfg = load_exported(path)
             inp = cls(generator, detector, size=cfg.size, device=device, precision=precision,
@@ -640,7 +640,7 @@ class Inpainter:
 
 def _onnx_networks(generator, detector):
     """The onnx backend's networks: ``.onnx`` paths become onnxruntime sessions; callables are kept."""
-    from .export import OnnxNetwork
+    from gdn.engine.export import OnnxNetwork
 
     def wrap(net):
         if isinstance(net, nn.Module):

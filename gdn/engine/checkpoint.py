@@ -12,13 +12,13 @@ from typing import Any
 
 import torch
 
-from .config import Config, ConfigError, from_dict
+from gdn.config import Config, ConfigError, from_dict
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "build_networks", "resolve_init",
            "pack_generator", "FORMAT", "BUNDLED"]
 
 FORMAT = "gdn-checkpoint-1"
-BUNDLED = Path(__file__).resolve().parent / "weights"  # checkpoints shipped with the package: gdn:NAME
+BUNDLED = Path(__file__).resolve().parents[1] / "weights"  # checkpoints shipped with the package: gdn:NAME
 
 
 class CheckpointError(RuntimeError):
@@ -67,8 +67,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 def build_networks(ckpt: dict[str, Any], path: str | os.PathLike = "checkpoint"):
     """The generator and (when the checkpoint has one) the critic, with the checkpoint's weights, in eval mode."""
-    from .frameworks import build_critic
-    from .networks import Generator
+    from gdn.frameworks import build_critic
+    from gdn.networks import Generator
 
     cfg: Config = ckpt["config"]
     generator = Generator(cfg.width, cfg.res_blocks, cfg.norm)

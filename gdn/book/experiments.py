@@ -2,7 +2,7 @@
 
 Each notebook loads the training runs it needs (``runs/<profile>/<run>/last.pt``), evaluates them on the
 built-in test photos (or the config's ``test_data``) with a fixed mask bank, and hands figures and tables to
-:class:`gdn.report.Report`. Everything here is plain functions of tensors, arrays and paths.
+:class:`gdn.book.report.Report`. Everything here is plain functions of tensors, arrays and paths.
 
 Shapes: images ``(B,3,H,W)`` float in [0,1]; masks ``(B,1,H,W)`` float {0,1}, 1 = hole; ``*8`` arrays are
 ``(H,W,3)`` uint8.
@@ -20,8 +20,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from .masks import BIN_LABELS, hole_ratio, mask_bank, ratio_bin
-from .metrics import auroc
+from gdn.masks import BIN_LABELS, hole_ratio, mask_bank, ratio_bin
+from gdn.metrics import auroc
 
 __all__ = [
     "run_dir", "train_run", "read_log", "last_samples", "plot_log", "config_rows", "load_run", "test_images", "eval_bank",
@@ -46,10 +46,10 @@ def train_run(profile: str, run: str, overrides: Mapping[str, Any], root: str | 
     """Train one run from scratch into ``runs/<profile>/<run>`` and return its config, folder and summary.
 
     ``gdn book`` only executes a training notebook when its notebook, parameters or code changed, so an old
-    run in that folder is stale: it is deleted first (``gdn.train.train`` refuses to overwrite a run).
+    run in that folder is stale: it is deleted first (``gdn.engine.train.train`` refuses to overwrite a run).
     """
-    from .config import resolve
-    from .train import train
+    from gdn.config import resolve
+    from gdn.engine.train import train
 
     cfg = resolve(profile, {k: v for k, v in overrides.items() if v is not None})
     out = run_dir(profile, run, root)
@@ -125,8 +125,8 @@ def plot_auroc(runs: Mapping[str, Sequence[Mapping[str, float]]], title: str = "
 
 def warm_start(cfg) -> dict[str, Any] | None:
     """What a run started from: the JSON beside its ``init`` checkpoint (config, log rows, summary, commit;
-    written by :func:`gdn.checkpoint.pack_generator`) plus ``"path"``, or None for a random start."""
-    from .checkpoint import resolve_init
+    written by :func:`gdn.engine.checkpoint.pack_generator`) plus ``"path"``, or None for a random start."""
+    from gdn.engine.checkpoint import resolve_init
 
     if not cfg.init:
         return None
@@ -164,7 +164,7 @@ CONFIG_KEYS = ("framework", "detector_loss", "gamma", "weight_mapping", "exp_bas
 
 def config_rows(cfg, keys: Sequence[str] = CONFIG_KEYS) -> list[dict[str, Any]]:
     """The config keys that define a run, beside the paper's defaults."""
-    from .config import Config
+    from gdn.config import Config
 
     paper = Config()
     return [{"key": k, "value": getattr(cfg, k), "paper default": getattr(paper, k)} for k in keys]
@@ -174,7 +174,7 @@ def config_rows(cfg, keys: Sequence[str] = CONFIG_KEYS) -> list[dict[str, Any]]:
 
 def resolve_device(device: str) -> str:
     """``"auto"`` -> ``"cuda"`` when a GPU is there, else ``"cpu"``; other names are checked."""
-    from .train import select_device
+    from gdn.engine.train import select_device
 
     return str(select_device(device))
 
@@ -186,8 +186,8 @@ def run_summary(profile: str, run: str, root: str | Path = "runs") -> dict[str, 
 
 def load_run(profile: str, run: str, root: str | Path = "runs", device: str = "cpu"):
     """(generator method, critic or None, config) of ``runs/<profile>/<run>/last.pt``."""
-    from .checkpoint import build_networks, load_checkpoint
-    from .evaluation import generator_method
+    from gdn.engine.checkpoint import build_networks, load_checkpoint
+    from gdn.engine.evaluate import generator_method
 
     device = resolve_device(device)
     path = run_dir(profile, run, root) / "last.pt"
@@ -202,7 +202,7 @@ def test_images(cfg, n_images: int = 0):
     """The config's test images (built-in test photos or ``test_data``), the first ``n_images`` if > 0."""
     from torch.utils.data import Subset
 
-    from .train import build_test_images
+    from gdn.engine.train import build_test_images
 
     images = build_test_images(cfg)
     if n_images and n_images < len(images):
@@ -217,7 +217,7 @@ def eval_bank(per_bin: int, size: int, seed: int = 0) -> list[np.ndarray]:
 
 def fid_status() -> str | None:
     """None when FID can be computed (the Inception weights are in the torch hub cache), else why not."""
-    from .metrics import fid_weights_path
+    from gdn.metrics import fid_weights_path
 
     return None if fid_weights_path().is_file() else FID_MISSING
 
@@ -226,7 +226,7 @@ def evaluate_runs(methods: Mapping[str, Method], images, masks, *, fid: bool = F
                   batch_size: int = 8, per_image: dict | None = None) -> list[dict]:
     """:func:`gdn.metrics.evaluate` of several methods (name -> ``f(image, mask) -> pred``), no progress bar.
     ``per_image`` (a dict) receives each method's per-pair scores for :func:`orderings`."""
-    from .metrics import evaluate
+    from gdn.metrics import evaluate
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -243,7 +243,7 @@ def orderings(scores: Mapping[str, Any], claims: Sequence[tuple[str, str]], metr
     """Generated sentences on orderings: for each ``(better, worse)`` claim, the paired difference of the
     per-pair scores (``scores[name][metric]`` or ``scores[name]`` itself), its 95 % bootstrap interval and
     whether the claim holds, reverses or is within noise (:func:`gdn.stats.compare_sentence`)."""
-    from .stats import ordering_sentences
+    from gdn.stats import ordering_sentences
 
     label, unit, fmt = _CLAIM_UNITS.get(metric, (metric, "", "{:.3f}"))
     values = {name: v[metric] if isinstance(v, Mapping) else v for name, v in scores.items()}
@@ -395,7 +395,7 @@ def predict(method: Method, image: torch.Tensor, mask: torch.Tensor) -> torch.Te
 
 def composite_batch(method: Method, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The composite ``mask * pred + (1 - mask) * image``, quantised to 8 bits and back (what metrics see)."""
-    from .metrics import composite, to_uint8
+    from gdn.metrics import composite, to_uint8
 
     comp = composite(predict(method, image, mask), image, mask)
     return to_uint8(comp).float() / 255
@@ -403,7 +403,7 @@ def composite_batch(method: Method, image: torch.Tensor, mask: torch.Tensor) -> 
 
 def to8(x: torch.Tensor) -> np.ndarray:
     """(3,H,W) float [0,1] -> (H,W,3) uint8."""
-    from .metrics import to_uint8
+    from gdn.metrics import to_uint8
 
     return to_uint8(x.detach().cpu()).permute(1, 2, 0).numpy()
 
@@ -489,7 +489,7 @@ def metric_definitions(pred: torch.Tensor, image: torch.Tensor, mask: torch.Tens
     ``pred`` is the raw prediction; everything is quantised to 8 bits first. Keys are row labels; the first
     of each group is ours (composite, RGB, l1 in %, SSIM with an 11-tap Gaussian window, sigma 1.5).
     """
-    from .metrics import composite, gray, l1, l1_255, l1_relative, psnr, ssim, to_uint8
+    from gdn.metrics import composite, gray, l1, l1_255, l1_relative, psnr, ssim, to_uint8
 
     gt8 = to_uint8(image)
     comp8 = to_uint8(composite(pred, image, mask))
@@ -524,7 +524,7 @@ def bins_of(masks: Sequence[np.ndarray]) -> np.ndarray:
 
 def photo(name: str, size: int) -> np.ndarray:
     """A bundled scikit-image photo, centre-cropped to a square and resized to ``size``: (H,W,3) uint8."""
-    from .data import _photo, to_square
+    from gdn.data import _photo, to_square
 
     return to_square(_photo(name), size)
 
@@ -593,7 +593,7 @@ def scratches(image8: np.ndarray, rng: np.random.Generator, n: int = 6, width: t
 
 def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mask_seed: int) -> str:
     """One sentence that says which profile, data and budget produced a page's numbers."""
-    from .data import TEST_PHOTOS, TRAIN_PHOTOS
+    from gdn.data import TEST_PHOTOS, TRAIN_PHOTOS
 
     if cfg.train_data == "builtin":
         train = (f"random {cfg.size} x {cfg.size} crops of {len(TRAIN_PHOTOS)} built-in photos (scikit-image's "
@@ -626,7 +626,7 @@ def edge_study(methods: Mapping[str, Method], images, masks: Sequence[np.ndarray
     """Fig. 3's measure on a whole mask bank: per-image Canny edge ratios (%) of the ground truth and of each
     method's composite, over the whole image and inside the hole, and each composite's PSNR.
     Returns name -> {"whole", "hole", "psnr"} arrays (``"GT"`` first)."""
-    from .metrics import psnr, to_uint8
+    from gdn.metrics import psnr, to_uint8
 
     out: dict[str, dict[str, list]] = {n: {"whole": [], "hole": [], "psnr": []} for n in ["GT", *methods]}
     for start in range(0, len(masks), batch_size):
@@ -684,7 +684,7 @@ def map_study(detector: torch.nn.Module, methods: Mapping[str, Method], images, 
 
 def map_table(study: Mapping[str, Mapping[str, Any]], masks: Sequence[np.ndarray]) -> list[dict[str, Any]]:
     """Rows of :func:`map_study`: mean AUROC (and its spread), mean V in and out of the holes, AUROC per bin."""
-    from .stats import bootstrap_mean, format_ci
+    from gdn.stats import bootstrap_mean, format_ci
 
     b = bins_of(masks)
     rows = []

@@ -11,7 +11,7 @@ from typing import Callable, Mapping
 
 import torch
 
-from .checkpoint import atomic_write, build_networks, load_checkpoint
+from gdn.engine.checkpoint import atomic_write, build_networks, load_checkpoint
 
 __all__ = ["generator_method", "load_method", "evaluate_checkpoints", "main_evaluate"]
 
@@ -44,8 +44,8 @@ def evaluate_checkpoints(checkpoints: Mapping[str, str | Path], images, masks, *
                          fid="auto", device: str = "cpu", batch_size: int = 8, progress: bool = True) -> list[dict]:
     """Score several checkpoints (name -> path), and optionally the classical baselines, on the same
     images and the same masks; one row per method x ratio bin."""
-    from .baselines import BASELINES
-    from .metrics import evaluate
+    from gdn.baselines import BASELINES
+    from gdn.metrics import evaluate
 
     methods = {name: load_method(path, device)[0] for name, path in checkpoints.items()}
     if baselines:
@@ -73,9 +73,9 @@ def main_evaluate(argv: list[str]) -> int:
     p.add_argument("--out", required=True, help="folder for metrics.csv and metrics.json")
     args = p.parse_args(argv)
 
-    from .data import BuiltinPhotos, ImageFolder
-    from .masks import load_masks, mask_bank
-    from .metrics import format_table, rows_to_csv
+    from gdn.data import BuiltinPhotos, ImageFolder
+    from gdn.masks import load_masks, mask_bank
+    from gdn.metrics import format_table, rows_to_csv
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():

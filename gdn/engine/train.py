@@ -23,9 +23,9 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
-from .config import Config
-from .frameworks import Framework
+from gdn.engine.checkpoint import atomic_write, load_checkpoint, save_checkpoint
+from gdn.config import Config
+from gdn.frameworks import Framework
 
 __all__ = ["train", "build_train_set", "build_test_images", "select_device", "EpochSampler"]
 
@@ -45,8 +45,8 @@ def select_device(name: str) -> torch.device:
 def build_train_set(cfg: Config) -> Dataset:
     """Training pairs ``{"image", "mask"}``: the built-in photos or a folder/list, with random irregular
     masks or masks drawn from a folder/list."""
-    from .data import BuiltinPhotos, ImageFolder, InpaintingDataset
-    from .masks import load_masks
+    from gdn.data import BuiltinPhotos, ImageFolder, InpaintingDataset
+    from gdn.masks import load_masks
 
     if cfg.train_data == "builtin":
         images = BuiltinPhotos("train", size=cfg.size, n=cfg.builtin_train, seed=cfg.seed)
@@ -57,7 +57,7 @@ def build_train_set(cfg: Config) -> Dataset:
 
 
 def build_test_images(cfg: Config) -> Dataset:
-    from .data import BuiltinPhotos, ImageFolder
+    from gdn.data import BuiltinPhotos, ImageFolder
 
     if cfg.test_data == "builtin":
         return BuiltinPhotos("test", size=cfg.size, n=cfg.builtin_test, seed=cfg.seed)
@@ -160,7 +160,7 @@ def _truncate_log(path: Path, step: int) -> None:
 
 def _val_batch(cfg: Config, device: torch.device) -> dict[str, torch.Tensor]:
     """A fixed validation batch: test images paired with a mask bank (the same masks at every evaluation)."""
-    from .masks import mask_bank
+    from gdn.masks import mask_bank
 
     images = build_test_images(cfg)
     masks = mask_bank(max(1, cfg.eval_per_bin), cfg.size, seed=cfg.seed)
@@ -174,7 +174,7 @@ def _val_batch(cfg: Config, device: torch.device) -> dict[str, torch.Tensor]:
 def _validate(fw: Framework, val: dict[str, torch.Tensor], batch: int) -> dict[str, float]:
     """Mean PSNR of the composites on the validation batch and, for Det, the mean per-image AUROC with which
     the detector's map of those composites finds the holes (0.5: chance), so the log shows the min-max game."""
-    from .metrics import auroc, psnr, to_uint8
+    from gdn.metrics import auroc, psnr, to_uint8
 
     fw.eval()
     scores, aurocs = [], []
@@ -199,7 +199,7 @@ def _validate(fw: Framework, val: dict[str, torch.Tensor], batch: int) -> dict[s
 def init_generator(fw: Framework, cfg: Config) -> None:
     """Start the generator from ``cfg.init`` (a warm start): a checkpoint path, or ``gdn:NAME`` for one that
     ships with the package (``gdn/weights/NAME.pt``). Its network shape must be this config's."""
-    from .checkpoint import CheckpointError, resolve_init
+    from gdn.engine.checkpoint import CheckpointError, resolve_init
 
     path = resolve_init(cfg.init)
     ckpt = load_checkpoint(path)

@@ -43,12 +43,12 @@ import numpy as np
 __all__ = ["InpaintDemo", "BUILTIN_PHOTOS", "builtin_photo", "find_checkpoint", "stamp_segment", "png_bytes",
            "voila_command", "main_demo", "ENV_CHECKPOINT", "TRAIN_COMMAND"]
 
-ROOT = Path(__file__).resolve().parents[1]  # the repository (editable install)
+ROOT = Path(__file__).resolve().parents[2]  # the repository (editable install)
 NOTEBOOK = Path("notebooks") / "demo.ipynb"
 ENV_CHECKPOINT = "GDN_DEMO_CHECKPOINT"
 DEFAULT_CHECKPOINT = Path("runs") / "cpu" / "det" / "last.pt"
 # the last resort on a fresh clone: the cpu profile's warm-start generator, shipped with the package (no detector)
-BUNDLED_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "cpu-warmstart.pt"
+BUNDLED_CHECKPOINT = Path(__file__).resolve().parents[1] / "weights" / "cpu-warmstart.pt"
 TRAIN_COMMAND = "gdn train --profile cpu --out runs/cpu/det"
 # RGB photos bundled in the scikit-image wheel (no download, no pooch); retina (1411 px) exercises the window path
 BUILTIN_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field",
@@ -295,7 +295,7 @@ class InpaintDemo:
     # -- model ------------------------------------------------------------------------------------------
     def load_checkpoint(self, checkpoint: str | os.PathLike | None = None) -> bool:
         """Load ``checkpoint`` (or the one ``find_checkpoint`` picks); on failure show how to get one."""
-        from .inference import Inpainter
+        from gdn.engine.inference import Inpainter
 
         path, looked = find_checkpoint(checkpoint)
         self.inpainter, self.checkpoint = None, path
@@ -328,8 +328,8 @@ class InpaintDemo:
 
     def train_small_model(self) -> Path | None:
         """Train the small model into ``train_out`` with a live progress bar, then load it."""
-        from .config import resolve
-        from .train import train
+        from gdn.config import resolve
+        from gdn.engine.train import train
 
         last = self.train_out / "last.pt"
         self.train_button.disabled = True
@@ -502,7 +502,7 @@ class InpaintDemo:
     # -- inpainting -------------------------------------------------------------------------------------
     def run_inpaint(self) -> np.ndarray | None:
         """Inpaint the hole (full resolution), show the result and its artifact map, offer the PNG."""
-        from .inference import overlay
+        from gdn.engine.inference import overlay
 
         if self.inpainter is None:
             self.status.value = ("<span style='color:#b00'>no model loaded: see above (<code>make book</code> or "

@@ -1,4 +1,4 @@
-"""Speed, memory and arithmetic of the networks on this machine: ``gdn bench`` (or ``python -m gdn.bench``).
+"""Speed, memory and arithmetic of the networks on this machine: ``gdn bench`` (or ``python -m gdn.engine.bench``).
 
 What is measured, per precision (fp32, and bf16 autocast):
 
@@ -10,7 +10,7 @@ What is measured, per precision (fp32, and bf16 autocast):
   ``resource.getrusage`` before and after (a process-lifetime high-water mark, so its growth is a lower bound)
   and, where ``/proc`` exists, the peak of the sampled RSS above its value when the phase began;
 - with ``backend="onnx"`` (``gdn bench --backend onnx``, CPU only), the same generator and detector exported
-  to ONNX (``gdn.export``) and timed with onnxruntime in fp32, with as many threads as torch, beside PyTorch
+  to ONNX (``gdn.engine.export``) and timed with onnxruntime in fp32, with as many threads as torch, beside PyTorch
   (column ``onnxruntime fp32``; no training step);
 - FLOPs counted from the model (``count_flops``: 2 x the MACs of every convolution, from forward hooks that see
   the real output shapes), the FLOP/s they imply, and that as a fraction of this machine's measured peak of a
@@ -39,7 +39,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from .networks import Detector, Generator
+from gdn.networks import Detector, Generator
 
 __all__ = ["count_flops", "matmul_peak", "run_bench", "format_bench", "add_bench_args", "main_bench",
            "machine_info", "BenchError", "PAPER_GPU_MS"]
@@ -360,8 +360,8 @@ def _inference(name: str, model: nn.Module, make_args: Callable[[dict], tuple], 
 
 def _train(width: int, res_blocks: int, size: int, batch: int, device: torch.device, precision: str,
            channels_last: bool, repeats: int, warmup: int, peak: float, progress: bool) -> dict[str, Any]:
-    from .config import resolve
-    from .frameworks import Framework
+    from gdn.config import resolve
+    from gdn.frameworks import Framework
 
     cfg = resolve("paper", {"framework": "det", "width": width, "res_blocks": res_blocks, "size": size,
                             "batch_size": batch, "precision": precision, "channels_last": channels_last})
@@ -404,7 +404,7 @@ def _onnxruntime(generator: nn.Module, detector: nn.Module, g_flops: int, d_flop
     """Generator and detector exported to ONNX (temporary files) and timed with onnxruntime like PyTorch."""
     import tempfile
 
-    from .export import ExportError, OnnxNetwork, export_network, require
+    from gdn.engine.export import ExportError, OnnxNetwork, export_network, require
 
     try:
         (ort,) = require("onnxruntime")
@@ -713,7 +713,7 @@ def add_bench_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _write_json_atomic(path: str | os.PathLike, data: dict[str, Any]) -> None:
-    from .checkpoint import atomic_write
+    from gdn.engine.checkpoint import atomic_write
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ Where things land (relative to the work directory, by default the repository roo
 - ``runs/<profile>/<run>/``: training runs (checkpoints, log.csv, samples/, summary.json);
 - ``figures/<profile>/<step>/``: the executed notebook ``<step>.ipynb``, ``run.json`` (parameters, key, git
   commit, device, date, run time) and every figure and table the notebook wrote through
-  :class:`gdn.report.Report` (PNG/CSV/HTML, each with a JSON sidecar);
+  :class:`gdn.book.report.Report` (PNG/CSV/HTML, each with a JSON sidecar);
 - ``book/_generated/<step>.ipynb``: copies of the executed notebooks that the book's pages paste from;
 - ``book/_vendor/mathjax/``: MathJax 3 for offline math (``npm install mathjax@3.2.2`` into a cache, once);
 - ``_build/html``: the book, built with ``jupyter-book build --all -W -n --keep-going``.
@@ -47,6 +47,7 @@ __all__ = ["Step", "plan", "TRAININGS", "EVAL_SIZES", "check_parameters", "step_
            "prepare_workdir", "ensure_mathjax", "sync_generated", "build_book", "main_book", "BookError",
            "MATHJAX_VERSION"]
 
+PACKAGE = Path(__file__).resolve().parents[1]  # the installed gdn package
 MATHJAX_VERSION = "3.2.2"
 # Parts of MathJax's es5/ build the book needs: the combined TeX+MathML->CHTML component, the TeX extensions
 # it autoloads, its fonts, and the menu / accessibility / speech modules it loads on demand (no CDN fallback).
@@ -120,7 +121,7 @@ class Step:
 def plan(profile: str, overrides: Mapping[str, Any] | None = None) -> list[Step]:
     """The book's steps for ``profile`` in execution order: the seven trainings, then the experiments.
     ``overrides`` are training config keys for every training run (e.g. ``device``, ``train_data``)."""
-    from .config import PROFILES
+    from gdn.config import PROFILES
 
     if profile not in PROFILES:
         raise BookError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
@@ -216,12 +217,12 @@ def check_parameters(steps: Sequence[Step], notebooks: str | Path = "notebooks")
 # ------------------------------------------------------------------------------------------------- reuse
 
 def code_hash(package_dir: str | Path | None = None) -> str:
-    """sha256 over every ``gdn/*.py`` file and the bundled checkpoints ``gdn/weights/*`` (names and
-    contents): a new warm start re-runs the trainings that start from it."""
-    folder = Path(package_dir or Path(__file__).resolve().parent)
+    """sha256 over every ``.py`` file of the package (subpackages included) and the bundled checkpoints
+    ``gdn/weights/*`` (paths and contents): a new warm start re-runs the trainings that start from it."""
+    folder = Path(package_dir or PACKAGE)
     h = hashlib.sha256()
-    for f in sorted(folder.glob("*.py")) + sorted(folder.glob("weights/*")):
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    for f in sorted(folder.rglob("*.py")) + sorted(folder.glob("weights/*")):
+        h.update(f.relative_to(folder).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -305,7 +306,7 @@ def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execu
     ``force``, when its key changed, or when its executed notebook or outputs are missing; before it runs its
     folder ``figures/<profile>/<step>/`` is emptied, and ``run.json`` is written only after it succeeded.
     """
-    from .report import device_description, git_commit
+    from gdn.book.report import device_description, git_commit
 
     workdir = Path(workdir)
     out = out or sys.stdout
@@ -351,7 +352,7 @@ def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execu
 def source_root() -> Path:
     """The repository holding the book (``_toc.yml``, ``notebooks/``): the working directory if it holds
     them, else the checkout this package was imported from."""
-    for candidate in (Path.cwd(), Path(__file__).resolve().parent.parent):
+    for candidate in (Path.cwd(), PACKAGE.parent):
         if (candidate / "_toc.yml").is_file() and (candidate / "notebooks").is_dir():
             return candidate
     raise BookError("no _toc.yml and notebooks/ here or beside the gdn package: run gdn book from the repository root")
@@ -368,9 +369,10 @@ def prepare_workdir(source: Path, workdir: Path) -> None:
     ignore = shutil.ignore_patterns("_generated", "__pycache__", ".ipynb_checkpoints")
     for name in ("book", "notebooks"):
         shutil.copytree(source / name, workdir / name, dirs_exist_ok=True, ignore=ignore)
-    (workdir / "gdn").mkdir(exist_ok=True)
-    for f in Path(__file__).resolve().parent.glob("*.py"):
-        shutil.copy2(f, workdir / "gdn" / f.name)
+    for f in PACKAGE.rglob("*.py"):
+        dest = workdir / "gdn" / f.relative_to(PACKAGE)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, dest)
 
 
 def _cache_dir() -> Path:
@@ -475,7 +477,7 @@ def run_book(profile: str, *, workdir: str | Path | None = None, params: Sequenc
              overrides: Mapping[str, str] | None = None, force: bool = False, build: bool = True,
              execute: Executor | None = None, out=None) -> dict[str, str]:
     """Everything ``gdn book`` does; returns step name -> "ran" / "reused"."""
-    from .config import resolve
+    from gdn.config import resolve
 
     out = out or sys.stdout
     source = source_root()
@@ -515,7 +517,7 @@ def main_book(argv: Sequence[str] | None = None) -> int:
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="training config keys for every training run, e.g. device=cuda train_data=/data")
     args = p.parse_args(list(argv) if argv is not None else None)
-    from .config import parse_overrides
+    from gdn.config import parse_overrides
 
     overrides = parse_overrides(args.overrides)
     if args.list:

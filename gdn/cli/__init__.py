@@ -23,8 +23,8 @@ def cmd_train(argv: list[str]) -> int:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="any config key, e.g. framework=weight")
     args = p.parse_args(argv)
-    from .config import parse_overrides, resolve
-    from .train import train
+    from gdn.config import parse_overrides, resolve
+    from gdn.engine.train import train
 
     overrides = parse_overrides(args.overrides)
     if args.steps is not None:
@@ -44,12 +44,12 @@ def _lazy(module: str, func: str):
 
 COMMANDS = {
     "train": cmd_train,
-    "evaluate": _lazy("evaluation", "main_evaluate"),
-    "inpaint": _lazy("inference", "main_inpaint"),
-    "export": _lazy("export", "main_export"),
-    "bench": _lazy("bench", "main_bench"),
-    "book": _lazy("book", "main_book"),
-    "demo": _lazy("demo", "main_demo"),
+    "evaluate": _lazy("engine.evaluate", "main_evaluate"),
+    "inpaint": _lazy("engine.inference", "main_inpaint"),
+    "export": _lazy("engine.export", "main_export"),
+    "bench": _lazy("engine.bench", "main_bench"),
+    "book": _lazy("book.runner", "main_book"),
+    "demo": _lazy("demo.widget", "main_demo"),
 }
 
 
@@ -72,6 +72,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gdn {argv[0]}: error: {message}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -31,7 +31,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = ["Report", "git_commit", "device_description", "html_table", "format_value"]
 
-_REPO = Path(__file__).resolve().parent.parent
+_REPO = Path(__file__).resolve().parents[2]
 
 
 def git_commit(path: str | os.PathLike | None = None) -> str:

@@ -90,7 +90,7 @@ class OnnxNetwork:
 def load_exported(folder: str | os.PathLike, providers: list[str] | None = None, threads: int = 0):
     """``(generator, detector or None, config)`` from an export folder; ``ExportError`` naming the file on
     any problem (missing folder or model, a PyTorch checkpoint given instead, models of two checkpoints)."""
-    from .config import ConfigError, from_dict
+    from gdn.config import ConfigError, from_dict
 
     folder = Path(folder)
     if folder.is_file():
@@ -219,9 +219,9 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike,
     """Export a checkpoint's generator (and its detector: ``None`` = when it has one, ``True`` = required,
     ``False`` = never) into the folder ``out``. Every check and export runs in a temporary folder beside
     ``out`` before anything is moved into place, so a failure writes nothing. Returns ``{file: max diff}``."""
-    from . import __version__
-    from .checkpoint import build_networks, load_checkpoint
-    from .networks import Detector
+    from gdn import __version__
+    from gdn.engine.checkpoint import build_networks, load_checkpoint
+    from gdn.networks import Detector
 
     require("onnx", "onnxscript", "onnxruntime")
     out = Path(out)
@@ -263,7 +263,7 @@ def add_export_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def main_export(argv: list[str] | None = None) -> int:
     """``gdn export --checkpoint CKPT -o DIR [--detector | --no-detector]``: 0, or 2 with one line on stderr."""
-    from .checkpoint import CheckpointError
+    from gdn.engine.checkpoint import CheckpointError
 
     parser = argparse.ArgumentParser(prog="gdn export", description="Export a checkpoint's networks to ONNX "
                                      "(dynamic batch, height and width), checked against PyTorch.")
