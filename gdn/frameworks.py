@@ -53,6 +53,12 @@ class Framework(nn.Module):
         self.opt_d = (torch.optim.Adam(self.critic.parameters(), lr=cfg.d_lr, betas=betas)
                       if self.critic is not None else None)
 
+    def set_lr_scale(self, scale: float) -> None:
+        """Both learning rates times ``scale`` (the step decay of ``cfg.lr_decay_at``; the paper keeps them fixed)."""
+        for opt, lr in ((self.opt_g, self.cfg.lr), (self.opt_d, self.cfg.d_lr)):
+            for group in (opt.param_groups if opt is not None else []):
+                group["lr"] = lr * scale
+
     def autocast(self, device: torch.device):
         if self.cfg.precision == "bf16":
             return torch.autocast(device.type, dtype=torch.bfloat16)

@@ -184,3 +184,14 @@ def test_critic_steps_give_the_critic_extra_updates_per_generator_step(tmp_path)
           progress=False)
     ckpt = load_checkpoint(tmp_path / "w" / "last.pt")
     assert ckpt["step"] == 2 and {int(s["step"]) for s in ckpt["opt_g"]["state"].values()} == {2}
+
+
+def test_lr_decay_at_drops_both_learning_rates_tenfold_from_that_step_on_and_after_a_resume(tmp_path):
+    cfg = _cfg(framework="det", steps="3", lr_decay_at="2", save_every="1")
+    train(_cfg(framework="det", steps="2", lr_decay_at="2", save_every="1"), tmp_path, progress=False)
+    before = load_checkpoint(tmp_path / "last.pt")
+    assert before["opt_g"]["param_groups"][0]["lr"] == pytest.approx(cfg.lr)  # steps 0 and 1: full lr
+    train(cfg, tmp_path, resume=True, progress=False)
+    after = load_checkpoint(tmp_path / "last.pt")
+    assert after["opt_g"]["param_groups"][0]["lr"] == pytest.approx(cfg.lr / 10)
+    assert after["opt_d"]["param_groups"][0]["lr"] == pytest.approx(cfg.d_lr / 10)

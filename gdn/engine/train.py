@@ -329,6 +329,8 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
                 batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
                 if cfg.channels_last:
                     batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
+                if cfg.lr_decay_at:  # from the step alone, so a resumed run decays at the same step
+                    fw.set_lr_scale(0.1 if step >= cfg.lr_decay_at else 1.0)
                 joint = fw.critic is None or cfg.critic_warmup <= step < steps - cfg.critic_cooldown
                 pending.append(fw.step(batch, train_generator=joint))
                 for _ in range(cfg.critic_steps - 1 if joint and fw.critic is not None else 0):  # same batch
