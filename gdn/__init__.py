@@ -1,14 +1,17 @@
 """gdn: Pixel-wise Dense Detector for Image Inpainting (Zhang et al., Pacific Graphics 2020) in PyTorch.
 
-Modules, one responsibility each: ``networks`` (G, Det, the Adv discriminator), ``losses`` (Eq. 4-7),
-``frameworks`` (one training step of Weight, Adv, Det), ``masks``, ``data``, ``metrics``, ``baselines``,
-``config``, ``train``, ``checkpoint``, ``evaluation``, ``inference``, ``bench``, ``book``, ``demo``.
+The method, at the top: ``networks`` (G, Det, the Adv discriminator), ``losses`` (Eq. 4-7), ``frameworks``
+(one training step of Weight, Adv, Det) and ``config`` (the paper's settings, the profiles). Beside it, the
+primitives: ``imageio``, ``files``, ``masks``, ``data``, ``device``, ``stats``, ``baselines`` and ``evaluation``
+(scores, FID, Table 1's protocol; ``metrics`` is its contract name). Then ``engine`` (train, checkpoint,
+evaluate, inference, export, bench), ``book`` (what ``gdn book`` and the notebooks use), and the faces:
+``demo`` and ``cli``. Imports run one way, down this list.
 """
 from gdn.config import Config, resolve
 from gdn.losses import detector_loss, weight_map, weighted_l1
 from gdn.networks import Detector, Discriminator, Generator
+from gdn.version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["Config", "resolve", "Generator", "Detector", "Discriminator", "detector_loss", "weight_map",
            "weighted_l1", "Inpainter"]
 

@@ -1,7 +1,7 @@
-"""Classical, training-free inpainting baselines usable as ``gdn.metrics.evaluate`` methods.
+"""Classical, training-free inpainting baselines usable as ``gdn.evaluation.evaluate`` methods.
 
 All run offline on the CPU (the two classical ones one image at a time) and follow the method signature of
-:func:`gdn.metrics.evaluate`: ``f(image (B,3,H,W) float [0,1], mask (B,1,H,W) {0,1}, 1 = hole) -> (B,3,H,W)``.
+:func:`gdn.evaluation.evaluate`: ``f(image (B,3,H,W) float [0,1], mask (B,1,H,W) {0,1}, 1 = hole) -> (B,3,H,W)``.
 Unbatched ``(3,H,W)`` / ``(1,H,W)`` inputs are accepted too and give an unbatched result.
 The hole pixels are overwritten with white (the contract's corrupted input, paper Sec. 3.1) before
 inpainting, so no ground truth can leak through them whatever the library does inside.

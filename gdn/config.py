@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = ["Config", "PROFILES", "resolve", "ConfigError"]
@@ -102,8 +102,8 @@ PROFILES: dict[str, dict[str, Any]] = {
     # the last 2,000 steps at 1e-4 settle the weights (+0.5 dB on the test photos, see the Training chapter).
     "warmstart": dict(size=64, width=16, res_blocks=4, norm="none", framework="weight", hole_weight=1.0,
                       lr=1e-3, lr_decay_at=15000, beta1=0.9, beta2=0.999, batch_size=8, steps=17000,
-                      builtin_train=160000, builtin_test=48, num_workers=1, log_every=100, eval_every=1000, sample_every=2500,
-                      save_every=500, keep_every=5000, eval_per_bin=8),
+                      builtin_train=160000, builtin_test=48, num_workers=1, log_every=100, eval_every=1000,
+                      sample_every=2500, save_every=500, keep_every=5000, eval_per_bin=8),
     # The default of `make book` on 2 CPU cores: every run fine-tunes the warm start (paired comparisons) for 300
     # generator steps; a critic first trains alone (critic_warmup), then with the generator, then alone again
     # (critic_cooldown). Deviations from the paper, each measured in the Training chapter: a 4x narrower

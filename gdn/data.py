@@ -13,68 +13,21 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from torch.utils.data import Dataset
 
-from gdn.masks import check_mask, list_files, random_mask, resize_mask
+from gdn.files import list_files
+from gdn.imageio import IMAGE_EXTS, header_problem, load_rgb8
+from gdn.masks import check_mask, random_mask, resize_mask
 
 __all__ = [
-    "IMAGE_EXTS", "TRAIN_PHOTOS", "TEST_PHOTOS", "load_image", "to_square", "to_tensor",
+    "TRAIN_PHOTOS", "TEST_PHOTOS", "photo", "to_square", "to_tensor",
     "ImageFolder", "BuiltinPhotos", "InpaintingDataset", "AUGMENTS", "colour_jitter",
 ]
-
-IMAGE_EXTS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-# PIL errors that mean "this file is not a readable image" (truncated data raises OSError, odd headers
-# SyntaxError or ValueError, huge dimensions DecompressionBombError)
-_READ_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
-
 
 # --------------------------------------------------------------------------------------------------------
 # Single images
 # --------------------------------------------------------------------------------------------------------
-
-def _pil_to_rgb(im: Image.Image) -> np.ndarray:
-    """(H,W,3) uint8 RGB from a PIL image of any mode."""
-    mode = im.mode
-    if mode.startswith("I;16") or mode == "I":
-        # 16-bit (PIL opens 16-bit grayscale PNG/TIFF as I;16 or I): scale 0..65535 to 0..255, rounding
-        a = np.asarray(im, dtype=np.float64)
-        a = np.clip(np.rint(a / 257.0), 0, 255).astype(np.uint8)
-        return np.repeat(a[:, :, None], 3, axis=2)
-    if mode == "F":
-        # float images have no agreed range: [0,1] if they fit, otherwise 8-bit values
-        a = np.asarray(im, dtype=np.float64)
-        a = a * 255.0 if np.nanmax(a) <= 1.0 else a
-        a = np.clip(np.rint(np.nan_to_num(a)), 0, 255).astype(np.uint8)
-        return np.repeat(a[:, :, None], 3, axis=2)
-    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info):
-        # transparent pixels are composited onto white: what a viewer shows for a transparent PNG, and the
-        # same fill the corrupted input uses for holes
-        rgba = im.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
-    return np.asarray(im.convert("RGB"))
-
-
-def load_image(path) -> np.ndarray:
-    """Read an image file as (H, W, 3) uint8 RGB, whatever its mode.
-
-    Gray and palette images are expanded to RGB; an alpha channel is composited onto white; 16-bit images
-    are scaled to 8 bits; the EXIF orientation of photos is applied. A missing or corrupt file raises
-    ``ValueError("{path}: cannot read image (reason)")``.
-    """
-    try:
-        with Image.open(path) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            # np.asarray of a PIL image is read-only; callers get an ordinary writable array
-            return np.require(_pil_to_rgb(im), np.uint8, ["C", "W"])
-    except FileNotFoundError:
-        raise ValueError(f"{path}: cannot read image (no such file)") from None
-    except _READ_ERRORS as e:
-        raise ValueError(f"{path}: cannot read image ({type(e).__name__}: {e})") from None
-
 
 def to_square(img: np.ndarray, size: int) -> np.ndarray:
     """The paper's resizing (Sec. 4.1): centre-crop to a square, then resize to ``size`` x ``size``.
@@ -121,7 +74,7 @@ class ImageFolder(Dataset):
         self.skipped: list[Path] = []
         self.files: list[Path] = []
         for f in candidates:
-            reason = _header_problem(f)
+            reason = header_problem(f)
             if reason is None:
                 self.files.append(f)
             else:
@@ -148,7 +101,7 @@ class ImageFolder(Dataset):
             if i in self._bad:
                 continue
             try:
-                img = load_image(self.files[i])  # (H,W,3) uint8
+                img = load_rgb8(self.files[i])  # (H,W,3) uint8
             except ValueError as e:
                 self._bad.add(i)
                 self.skipped.append(self.files[i])
@@ -156,20 +109,6 @@ class ImageFolder(Dataset):
                 continue
             return to_tensor(to_square(img, self.size))  # (3,size,size) float [0,1]
         raise RuntimeError(f"{self.source}: none of the {n} images could be decoded")
-
-
-def _header_problem(path: Path) -> str | None:
-    """None if PIL recognises the file's header (cheap: no pixel decoding), else the reason."""
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-        if w <= 0 or h <= 0:
-            return f"empty image {w}x{h}"
-        return None
-    except FileNotFoundError:
-        return "no such file"
-    except _READ_ERRORS as e:
-        return f"{type(e).__name__}: {e}"
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -194,7 +133,7 @@ _PHOTOS: dict[str, np.ndarray] = {}
 _PHOTOS_LOCK = threading.Lock()
 
 
-def _photo(name: str) -> np.ndarray:
+def photo(name: str) -> np.ndarray:
     """(H,W,3) uint8 RGB of a bundled scikit-image photo, decoded once per process."""
     with _PHOTOS_LOCK:
         img = _PHOTOS.get(name)
@@ -207,7 +146,7 @@ def _photo(name: str) -> np.ndarray:
             elif name == "grace_hopper":
                 from matplotlib import cbook
 
-                img = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+                img = load_rgb8(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
             else:
                 img = getattr(skimage.data, name)()
             img = np.asarray(img)
@@ -247,7 +186,7 @@ class BuiltinPhotos(Dataset):
         if not -self.n <= i < self.n:
             raise IndexError(f"index {i} out of range for {self.n} items")
         i %= self.n
-        img = _photo(self.photos[i % len(self.photos)])  # (H,W,3) uint8
+        img = photo(self.photos[i % len(self.photos)])  # (H,W,3) uint8
         rng = np.random.default_rng((self.seed, 0 if self.split == "train" else 1, i))
         h, w = img.shape[:2]
         lo, hi = self.scale

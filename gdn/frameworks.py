@@ -11,12 +11,11 @@ generator's loss to the generator's parameters and the critic's loss to the crit
 """
 from __future__ import annotations
 
-import contextlib
-
 import torch
 from torch import nn
 
 from gdn.config import Config
+from gdn.device import autocast
 from gdn.losses import (adversarial_d_loss, adversarial_g_loss, detector_loss, hole_weighted_l1, weight_map,
                      weighted_l1)
 from gdn.networks import Detector, Discriminator, Generator
@@ -59,11 +58,6 @@ class Framework(nn.Module):
             for group in (opt.param_groups if opt is not None else []):
                 group["lr"] = lr * scale
 
-    def autocast(self, device: torch.device):
-        if self.cfg.precision == "bf16":
-            return torch.autocast(device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
     def losses(self, image: torch.Tensor, mask: torch.Tensor, *, train_generator: bool = True
                ) -> dict[str, torch.Tensor]:
         """Forward pass and every loss of one step. ``loss_g`` trains G; ``loss_d`` (absent for Weight)
@@ -101,7 +95,7 @@ class Framework(nn.Module):
         if self.opt_d is not None:
             self.opt_d.zero_grad(set_to_none=True)
         critic_only = not train_generator and self.critic is not None
-        with self.autocast(image.device):
+        with autocast(image.device, self.cfg.precision):
             out = self.losses(image, mask, train_generator=not critic_only)
         if critic_only:
             out["loss_d"].backward(inputs=[p for p in self.critic.parameters() if p.requires_grad])

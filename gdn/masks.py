@@ -15,12 +15,13 @@ maximum filters), so a seed gives the same bytes on any machine.
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 from scipy import ndimage
+
+from gdn.files import list_files
+from gdn.imageio import MASK_EXTS, read_mask
 
 __all__ = [
     "RATIO_BINS", "BIN_LABELS", "MASK_EXTS", "hole_ratio", "ratio_bin", "irregular_mask", "random_mask",
@@ -33,7 +34,6 @@ RATIO_BINS: tuple[tuple[float, float], ...] = (
 )
 BIN_LABELS: tuple[str, ...] = tuple(f"({lo:g},{hi:g}]" for lo, hi in RATIO_BINS)
 
-MASK_EXTS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 # Official GDN processing zeroes a 23 px frame of a 256 px mask for the "with border constraint" set
 # (reference/official_gdn.md, Sec. 7); we keep that fraction at any size.
@@ -366,72 +366,15 @@ def mask_bank(per_bin: int, size=256, seed: int = 0, *, border_prob: float = 0.5
     return bank
 
 
-def mask_bank_bins(bank: Iterable) -> list[int | None]:
-    """Bin index of every mask, ``ratio_bin(hole_ratio(m))``: for a :func:`mask_bank`, the bin it was drawn for."""
-    return [ratio_bin(hole_ratio(m)) for m in bank]
+def mask_bank_bins(bank: Iterable) -> np.ndarray:
+    """Bin index of every mask, ``ratio_bin(hole_ratio(m))``, -1 outside every bin: for a :func:`mask_bank`, the
+    bin each mask was drawn for. (N,) int."""
+    return np.array([-1 if (b := ratio_bin(hole_ratio(m))) is None else b for m in bank], dtype=int)
 
 
 # --------------------------------------------------------------------------------------------------------
 # External masks
 # --------------------------------------------------------------------------------------------------------
-
-def list_files(source, exts: Sequence[str], *, what: str = "image") -> list[Path]:
-    """Files of a folder (recursive, sorted by relative path), a text list, a python list or one file.
-
-    Text lists hold one path per line (blank lines and ``#`` comments skipped); relative paths are relative
-    to the list file's folder, so a list travels with its data. Hidden files and folders (``.name``, e.g.
-    macOS ``._x.png`` forks) are ignored in folders.
-    """
-    exts = tuple(e.lower() for e in exts)
-    if isinstance(source, (list, tuple)):
-        files = [Path(p) for p in source]
-        if not files:
-            raise ValueError(f"empty list of {what} files")
-        return files
-    root = Path(source)
-    if root.is_dir():
-        files = []
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [n for n in dirnames if not n.startswith(".")]
-            files += [Path(dirpath, n) for n in filenames
-                      if not n.startswith(".") and os.path.splitext(n)[1].lower() in exts]
-        if not files:
-            raise ValueError(f"{root}: no {what} files ({' '.join(exts)}) found in this folder or below")
-        # sort on the relative posix path: the same order on every OS and file system
-        return sorted(files, key=lambda p: p.relative_to(root).as_posix())
-    if not root.exists():
-        raise FileNotFoundError(f"{root}: no such file or folder")
-    if root.suffix.lower() in exts:
-        return [root]
-    try:
-        lines = root.read_text(encoding="utf-8").splitlines()
-    except (UnicodeDecodeError, OSError) as e:
-        raise ValueError(f"{root}: not a folder, {what} file or text list of paths ({e})") from None
-    files = []
-    for line in lines:
-        line = line.strip()
-        if line and not line.startswith("#"):
-            p = Path(line).expanduser()
-            files.append(p if p.is_absolute() else root.parent / p)
-    if not files:
-        raise ValueError(f"{root}: the list of {what} files is empty")
-    return files
-
-
-def _gray01(im) -> np.ndarray:
-    """(H,W) float32 in [0,1] from a PIL image of any mode (colour -> luminance, alpha dropped)."""
-    mode = im.mode
-    if mode == "1":
-        return np.asarray(im, dtype=np.float32)
-    if mode.startswith("I;16") or mode == "I":
-        # 16-bit masks (PIL opens 16-bit PNGs as I;16 or I)
-        return np.clip(np.asarray(im, dtype=np.float32) / 65535.0, 0.0, 1.0)
-    if mode == "F":
-        return np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)
-    if mode != "L":
-        im = im.convert("L")
-    return np.asarray(im, dtype=np.float32) / 255.0
-
 
 def resize_mask(mask, size, threshold: float = 0.5) -> np.ndarray:
     """Resize a {0,1} (or [0,1]) mask to ``size`` bilinearly on floats, then re-binarise at ``threshold``.
@@ -448,31 +391,13 @@ def resize_mask(mask, size, threshold: float = 0.5) -> np.ndarray:
     return (a >= threshold).astype(np.uint8)
 
 
-def _read_mask(path: Path, size, invert: bool, threshold: float) -> np.ndarray:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-            g = _gray01(im)  # (h0,w0) float32 [0,1]
-    except FileNotFoundError:
-        raise ValueError(f"{path}: cannot read mask (no such file)") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise ValueError(f"{path}: cannot read mask ({type(e).__name__}: {e})") from None
-    # binarise at full resolution first (JPEG residue), then again after the resize (contract: Masks)
-    hole = g >= threshold
-    if invert:
-        hole = ~hole
-    return resize_mask(hole, size, threshold)  # (H,W) uint8, 1 = hole
-
-
 def load_masks(folder_or_list, size, *, invert: bool = False, threshold: float = 0.5) -> list[np.ndarray]:
     """Read an external mask set, e.g. the 12k irregular test masks of Liu et al. (paper Sec. 4.1).
 
     ``folder_or_list`` is a folder (searched recursively for .png .jpg .jpeg .bmp .tif .tiff, sorted), a
     text file with one path per line (relative to the list's folder), a python list of paths, or one file.
-    Files may be single-channel or RGB (converted to luminance); white (>= 128, i.e. >= ``threshold`` on
-    [0,1]) is a hole, or black with ``invert=True``. Each mask is binarised, resized to ``size`` (int or
+    Files may be single-channel or RGB (converted to luminance) and are read by :func:`gdn.imageio.read_mask`:
+    white (>= 128 in 8 bits) is a hole, or black with ``invert=True``. Each mask is resized to ``size`` (int or
     (H, W), no cropping) bilinearly on [0,1] floats and binarised again at ``threshold``.
 
     An unreadable file raises one ``ValueError`` naming it: masks are labels, so none is silently skipped.
@@ -480,7 +405,8 @@ def load_masks(folder_or_list, size, *, invert: bool = False, threshold: float =
     """
     files = list_files(folder_or_list, MASK_EXTS, what="mask")
     h, w = _hw(size)
-    return [_read_mask(f, (h, w), invert, threshold) for f in files]
+    # binarised at full resolution first (JPEG residue), then again after the resize (contract: Masks)
+    return [resize_mask(read_mask(f, invert=invert), (h, w), threshold) for f in files]  # (H,W) uint8, 1 = hole
 
 
 def check_mask(mask, name: str = "mask"):

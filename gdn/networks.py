@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-import torch.nn.functional as F
 
 __all__ = ["Generator", "Detector", "Discriminator", "count_parameters", "corrupt"]
 

@@ -4,9 +4,7 @@ Per-bin lists follow ``gdn.masks.BIN_LABELS``: (0.01,0.1], (0.1,0.2], ..., (0.5,
 """
 from __future__ import annotations
 
-__all__ = ["TABLE1_OURS", "TABLE2", "FIG3_EDGE_RATIOS", "INFERENCE_MS", "DATASETS"]
-
-DATASETS = {"C": "CelebA-HQ", "P": "Places2"}
+__all__ = ["TABLE1_OURS", "TABLE2", "FIG3_EDGE_RATIOS", "INFERENCE_MS"]
 
 # Table 1, the "Ours" rows: metric -> dataset -> six bins. l1 in %, PSNR in dB, SSIM, FID.
 TABLE1_OURS: dict[str, dict[str, list[float]]] = {

@@ -5,7 +5,10 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from gdn.engine.bench import BenchError, count_flops, format_bench, main_bench, matmul_peak, run_bench
+from gdn.cli import main
+from gdn.device import DeviceError
+from gdn.engine.bench import format_bench, run_bench
+from gdn.engine.probes import count_flops, matmul_peak
 from gdn.networks import Detector, Generator
 
 
@@ -123,7 +126,7 @@ def test_matmul_peak_is_positive():
 
 def test_cli_quick_writes_valid_json(tmp_path, capsys):
     out = tmp_path / "sub" / "bench.json"
-    rc = main_bench(["--quick", "--json", str(out), "--precision", "fp32", "--threads", "1", "--quiet"])
+    rc = main(["bench", "--quick", "--json", str(out), "--precision", "fp32", "--threads", "1", "--quiet"])
     assert rc == 0
     data = json.loads(out.read_text())
     assert data["config"]["precisions"] == ["fp32"] and data["results"]["fp32"]["generator"]["latency_ms"] > 0
@@ -135,15 +138,15 @@ def test_cli_quick_writes_valid_json(tmp_path, capsys):
 
 def test_cuda_without_a_gpu_exits_2_with_one_clear_line(monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert main_bench(["--device", "cuda", "--quick"]) == 2
+    assert main(["bench", "--device", "cuda", "--quick"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "CUDA is not available" in err
-    with pytest.raises(BenchError):
+    with pytest.raises(DeviceError):
         run_bench(device="cuda", quick=True, progress=False)
 
 
 def test_unknown_device_exits_2(capsys):
-    assert main_bench(["--device", "banana", "--quick"]) == 2
+    assert main(["bench", "--device", "banana", "--quick"]) == 2
     assert "unknown device" in capsys.readouterr().err
 
 

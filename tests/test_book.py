@@ -6,7 +6,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from gdn.book import plan as book_plan
 from gdn.book import runner as book
+from gdn.cli import book as book_cli
 from gdn.book.report import Report, html_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,35 +29,35 @@ def _notebook(path: Path, params: str, body: str = "y = 1") -> Path:
 
 def test_a_misspelt_parameter_is_an_error_naming_it_and_the_allowed_ones(tmp_path):
     _notebook(tmp_path / "a.ipynb", "alpha = 1\nbeta = 'x'\n")
-    good = [book.Step("a", "a.ipynb", {"alpha": 2, "beta": "y"})]
-    book.check_parameters(good, tmp_path)
-    bad = [book.Step("a", "a.ipynb", {"alpha": 2, "betta": "y"})]
-    with pytest.raises(book.BookError) as err:
-        book.check_parameters(bad, tmp_path)
+    good = [book_plan.Step("a", "a.ipynb", {"alpha": 2, "beta": "y"})]
+    book_plan.check_parameters(good, tmp_path)
+    bad = [book_plan.Step("a", "a.ipynb", {"alpha": 2, "betta": "y"})]
+    with pytest.raises(book_plan.BookError) as err:
+        book_plan.check_parameters(bad, tmp_path)
     message = str(err.value)
     assert "'betta'" in message and "allowed parameters: alpha, beta" in message and "a.ipynb" in message
 
 
 def test_every_step_of_every_profile_matches_its_notebook():
     for profile in ("smoke", "cpu", "paper"):
-        steps = book.plan(profile, {"device": "cpu"})
-        book.check_parameters(steps, ROOT / "notebooks")
+        steps = book_plan.plan(profile, {"device": "cpu"})
+        book_plan.check_parameters(steps, ROOT / "notebooks")
         names = [s.name for s in steps]
         assert names.index("train_det") < names.index("table1") and len(names) == 16
 
 
 def test_param_assignments_are_checked_too(capsys):
-    steps = book.plan("smoke")
-    book.apply_params(steps, ["table1.per_bin=3", "n_images=2"], ROOT / "notebooks")
+    steps = book_plan.plan("smoke")
+    book_plan.apply_params(steps, ["table1.per_bin=3", "n_images=2"], ROOT / "notebooks")
     by_name = {s.name: s for s in steps}
     assert by_name["table1"].params["per_bin"] == 3 and by_name["metrics"].params["n_images"] == 2
-    book.apply_params(steps, ["table1.per_bn=3"], ROOT / "notebooks")
-    with pytest.raises(book.BookError, match=r"unknown parameter 'per_bn' \(step table1\); allowed parameters: "
+    book_plan.apply_params(steps, ["table1.per_bn=3"], ROOT / "notebooks")
+    with pytest.raises(book_plan.BookError, match=r"unknown parameter 'per_bn' \(step table1\); allowed parameters: "
                                              r"profile, per_bin,"):
-        book.check_parameters(steps, ROOT / "notebooks")
-    with pytest.raises(book.BookError, match="no notebook has a parameter 'per_bn'"):
-        book.main_book(["--profile", "smoke", "--list", "--param", "per_bn=3"])
-    assert book.main_book(["--profile", "smoke", "--list"]) == 0
+        book_plan.check_parameters(steps, ROOT / "notebooks")
+    with pytest.raises(book_plan.BookError, match="no notebook has a parameter 'per_bn'"):
+        book_cli.main(["--profile", "smoke", "--list", "--param", "per_bn=3"])
+    assert book_cli.main(["--profile", "smoke", "--list"]) == 0
     assert "train_det_exp_e" in capsys.readouterr().out
 
 
@@ -88,10 +90,10 @@ def _reuse_setup(tmp_path):
     work = tmp_path / "work"
     for name in ("train", "b", "c", "d"):
         _notebook(work / "notebooks" / f"{name}.ipynb", "profile = 'p'\nn = 1\n")
-    steps = [book.Step("train", "train.ipynb", {"profile": "p"}, outputs=("runs/p/r/last.pt",)),
-             book.Step("b", "b.ipynb", {"n": 1}, deps=("train",)),
-             book.Step("c", "c.ipynb", {"n": 1}, deps=("train",)),
-             book.Step("d", "d.ipynb", {"n": 1})]
+    steps = [book_plan.Step("train", "train.ipynb", {"profile": "p"}, outputs=("runs/p/r/last.pt",)),
+             book_plan.Step("b", "b.ipynb", {"n": 1}, deps=("train",)),
+             book_plan.Step("c", "c.ipynb", {"n": 1}, deps=("train",)),
+             book_plan.Step("d", "d.ipynb", {"n": 1})]
     return work, steps
 
 
@@ -125,9 +127,9 @@ def test_a_failed_notebook_is_not_recorded_and_reruns(tmp_path):
 
     def failing(notebook, output, params, cwd):
         output.write_text("{}")
-        raise book.BookError(f"{notebook.name} failed")
+        raise book_plan.BookError(f"{notebook.name} failed")
 
-    with pytest.raises(book.BookError, match="train.ipynb failed"):
+    with pytest.raises(book_plan.BookError, match="train.ipynb failed"):
         book.run_steps(steps, work, "p", execute=failing, out=open(tmp_path / "log", "w"))
     assert not (work / "figures" / "p" / "train" / "run.json").exists()
     fake = FakeExecutor()
@@ -213,7 +215,7 @@ def test_the_smoke_book_builds_with_every_table_and_figure(tmp_path):
     assert "_static/mathjax/tex-mml-chtml.js" in method and "cdn.jsdelivr" not in method
     assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
     table1 = (html / "book" / "table1.html").read_text()
-    from gdn.book.experiments import fid_status
+    from gdn.book.studies import fid_status
     assert ("FID: n/a: Inception weights not present" in table1) == (fid_status() is not None)
     assert "Paper: Ours (CelebA-HQ)" in table1
     # provenance beside every executed notebook and figure

@@ -13,8 +13,10 @@ import pytest
 pytest.importorskip("ipycanvas")
 pytest.importorskip("ipywidgets")
 
-from gdn.demo import widget as demo_mod  # noqa: E402
-from gdn.demo.widget import InpaintDemo, find_checkpoint, stamp_segment  # noqa: E402
+from gdn.cli import demo as demo_cli  # noqa: E402
+from gdn.demo import InpaintDemo, launch  # noqa: E402
+from gdn.demo.canvas import stamp_segment  # noqa: E402
+from gdn.demo.launch import find_checkpoint  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -253,9 +255,9 @@ def test_builtin_photos_are_offered(demo):
 
 def test_missing_checkpoint_says_how_to_get_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(demo_mod, "ROOT", tmp_path)
-    monkeypatch.setattr(demo_mod, "BUNDLED_CHECKPOINT", tmp_path / "no-bundle.pt")
-    monkeypatch.delenv(demo_mod.ENV_CHECKPOINT, raising=False)
+    monkeypatch.setattr(launch, "home", lambda: tmp_path)
+    monkeypatch.setattr(launch, "BUNDLED_CHECKPOINT", tmp_path / "no-bundle.pt")
+    monkeypatch.delenv(launch.ENV_CHECKPOINT, raising=False)
     d = InpaintDemo(photo="chelsea", view_max=64, device="cpu")
     msg = d.model_info.value
     assert d.inpainter is None and "No model" in msg
@@ -293,10 +295,10 @@ def test_broken_checkpoint_is_reported_not_raised(tmp_path):
 
 def test_find_checkpoint_order(tmp_path, monkeypatch, det_checkpoint):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(demo_mod, "ROOT", tmp_path)
-    monkeypatch.delenv(demo_mod.ENV_CHECKPOINT, raising=False)
+    monkeypatch.setattr(launch, "home", lambda: tmp_path)
+    monkeypatch.delenv(launch.ENV_CHECKPOINT, raising=False)
     bundle = tmp_path / "bundle.pt"
-    monkeypatch.setattr(demo_mod, "BUNDLED_CHECKPOINT", bundle)
+    monkeypatch.setattr(launch, "BUNDLED_CHECKPOINT", bundle)
     assert find_checkpoint()[0] is None
     bundle.write_bytes(b"x")
     assert find_checkpoint()[0] == bundle  # the shipped warm start is the last resort
@@ -308,7 +310,7 @@ def test_find_checkpoint_order(tmp_path, monkeypatch, det_checkpoint):
     cpu.parent.mkdir(parents=True)
     cpu.write_bytes(b"x")
     assert find_checkpoint()[0] == cpu
-    monkeypatch.setenv(demo_mod.ENV_CHECKPOINT, str(det_checkpoint))
+    monkeypatch.setenv(launch.ENV_CHECKPOINT, str(det_checkpoint))
     assert find_checkpoint()[0] == det_checkpoint
     assert find_checkpoint("given.pt")[0] == Path("given.pt")
 
@@ -316,8 +318,8 @@ def test_find_checkpoint_order(tmp_path, monkeypatch, det_checkpoint):
 @pytest.mark.slow
 def test_train_button_trains_with_a_progress_bar_and_loads(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(demo_mod, "ROOT", tmp_path)
-    monkeypatch.delenv(demo_mod.ENV_CHECKPOINT, raising=False)
+    monkeypatch.setattr(launch, "home", lambda: tmp_path)
+    monkeypatch.delenv(launch.ENV_CHECKPOINT, raising=False)
     out = tmp_path / "runs" / "smoke" / "det"
     d = InpaintDemo(photo="chelsea", view_max=64, device="cpu", train_profile="smoke", train_out=out,
                     train_overrides={"steps": "3", "width": "8", "res_blocks": "1", "builtin_train": "8",
@@ -355,14 +357,14 @@ def test_notebook_has_a_parameters_cell_and_builds_the_demo():
 
 
 def test_voila_command_and_cli_checks(tmp_path, capsys):
-    cmd = demo_mod.voila_command("notebooks/demo.ipynb", 9999)
+    cmd = launch.voila_command("notebooks/demo.ipynb", 9999)
     assert "notebooks/demo.ipynb" in cmd and "--no-browser" in cmd and "--port=9999" in cmd
     assert "--Voila.ip=127.0.0.1" in cmd
     with pytest.raises(FileNotFoundError, match="nope.pt"):
-        demo_mod.main_demo(["--checkpoint", str(tmp_path / "nope.pt"), "--no-browser"])
+        demo_cli.main(["--checkpoint", str(tmp_path / "nope.pt"), "--no-browser"])
     import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         with pytest.raises(OSError, match="in use"):
-            demo_mod.main_demo(["--port", str(s.getsockname()[1]), "--no-browser"])
+            demo_cli.main(["--port", str(s.getsockname()[1]), "--no-browser"])

@@ -11,8 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from gdn.engine.inference import (Inpainter, InputError, artifact_colormap, main_inpaint, overlay, read_image,
-                           read_mask)
+from gdn.cli.inpaint import main as main_inpaint
+from gdn.engine.inference import Inpainter, artifact_colormap, overlay
+from gdn.imageio import InputError, read_image, read_mask
 from gdn.networks import Detector, Generator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -347,7 +348,7 @@ def test_cli_failure_leaves_an_existing_output_untouched(ckpts, tmp_path, capfd)
 def test_cli_as_a_subprocess(ckpts, tmp_path):
     img = _photo(50, 70)
     m = _rect(50, 70, (10, 30, 10, 40))
-    cmd = [sys.executable, "-m", "gdn.engine.inference", _save(tmp_path / "img.jpg", img),
+    cmd = [sys.executable, "-m", "gdn.cli", "inpaint", _save(tmp_path / "img.jpg", img),
            _save(tmp_path / "mask.png", m.astype(np.uint8) * 255), "-o", str(tmp_path / "out.png"),
            "--checkpoint", str(ckpts["det"]), "--artifact-map", str(tmp_path / "map.png"), "--device", "cpu"]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)

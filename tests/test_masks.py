@@ -173,7 +173,7 @@ def test_mask_bank_has_exactly_per_bin_masks_in_every_bin():
     bank = mask_bank(per_bin=3, size=64, seed=0)
     assert len(bank) == 18
     expected = [b for b in range(6) for _ in range(3)]
-    assert mask_bank_bins(bank) == expected
+    assert mask_bank_bins(bank).tolist() == expected
     assert [ratio_bin(hole_ratio(m)) for m in bank] == expected
     for m in bank:
         assert m.shape == (64, 64) and m.dtype == np.uint8 and set(np.unique(m).tolist()) <= {0, 1}

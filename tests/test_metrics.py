@@ -10,6 +10,8 @@ import torch
 from skimage import data
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from gdn.evaluation import protocol as E
+from gdn.evaluation import frechet as FID
 from gdn import metrics as M
 from gdn.masks import BIN_LABELS
 
@@ -108,9 +110,9 @@ def test_frechet_distance_closed_form_diagonal():
     mu1, mu2 = rng.normal(size=5), rng.normal(size=5)
     d1, d2 = rng.uniform(0.1, 3, 5), rng.uniform(0.1, 3, 5)
     expected = np.sum((mu1 - mu2) ** 2) + np.sum(d1 + d2 - 2 * np.sqrt(d1 * d2))
-    assert M.frechet_distance(mu1, np.diag(d1), mu2, np.diag(d2)) == pytest.approx(expected, rel=1e-9)
+    assert FID.frechet_distance(mu1, np.diag(d1), mu2, np.diag(d2)) == pytest.approx(expected, rel=1e-9)
     # 1-D with scalars (pytorch-fid 0.3.0 + SciPy 1.17 fails on this case)
-    assert M.frechet_distance(0.0, 2.0, 1.0, 3.0) == pytest.approx(1 + 2 + 3 - 2 * math.sqrt(6))
+    assert FID.frechet_distance(0.0, 2.0, 1.0, 3.0) == pytest.approx(1 + 2 + 3 - 2 * math.sqrt(6))
 
 
 def test_frechet_distance_matches_pytorch_fid():
@@ -125,7 +127,7 @@ def test_frechet_distance_matches_pytorch_fid():
             ref = calculate_frechet_distance(*stats)
     except TypeError:  # SciPy >= 1.18 removed sqrtm(disp=...), which pytorch-fid 0.3.0 passes
         pytest.skip("pytorch-fid's calculate_frechet_distance does not run with this SciPy")
-    assert M.frechet_distance(*stats) == pytest.approx(ref, rel=1e-9)
+    assert FID.frechet_distance(*stats) == pytest.approx(ref, rel=1e-9)
 
 
 @pytest.mark.parametrize("n1,n2,d", [(20, 25, 32), (60, 50, 8)])  # rank-deficient (SVD route) and full rank
@@ -133,10 +135,10 @@ def test_fid_from_features_matches_frechet_distance(n1, n2, d):
     rng = np.random.default_rng(5)
     f1, f2 = np.abs(rng.normal(size=(n1, d))), np.abs(rng.normal(size=(n2, d))) * 1.2 + 0.1
     stats = (f1.mean(0), np.cov(f1, rowvar=False), f2.mean(0), np.cov(f2, rowvar=False))
-    assert M.fid_from_features(f1, f2) == pytest.approx(M.frechet_distance(*stats), rel=1e-6)
-    assert M.fid_from_features(f1, f1) == pytest.approx(0.0, abs=1e-9)
+    assert FID.fid_from_features(f1, f2) == pytest.approx(FID.frechet_distance(*stats), rel=1e-6)
+    assert FID.fid_from_features(f1, f1) == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ValueError, match="at least 2"):
-        M.fid_from_features(f1[:1], f2)
+        FID.fid_from_features(f1[:1], f2)
 
 
 class StandIn(torch.nn.Module):
@@ -172,22 +174,22 @@ def test_fid_end_to_end_with_stand_in_network():
     # uint8 channels-last arrays and a list of single images give the same features
     x8 = M.to_uint8(x)
     arr = x8.permute(0, 2, 3, 1).numpy()  # (N,H,W,3) uint8
-    f1 = M.activations(arr, model, batch_size=7)
-    f2 = M.activations(list(x8.float() / 255), model, batch_size=50)
+    f1 = FID.activations(arr, model, batch_size=7)
+    f2 = FID.activations(list(x8.float() / 255), model, batch_size=50)
     assert f1.shape == (40, 8)
     np.testing.assert_allclose(f1, f2, rtol=1e-5, atol=1e-6)
 
 
 def test_missing_inception_weights_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.setattr(M, "_INCEPTION_CACHE", {})
-    assert M.fid_weights_path() == tmp_path / "hub" / "checkpoints" / M.FID_WEIGHTS_NAME
-    with pytest.raises(FileNotFoundError, match=M.FID_WEIGHTS_NAME) as err:
+    monkeypatch.setattr(FID, "_INCEPTION_CACHE", {})
+    assert FID.fid_weights_path() == tmp_path / "hub" / "checkpoints" / FID.FID_WEIGHTS_NAME
+    with pytest.raises(FileNotFoundError, match=FID.FID_WEIGHTS_NAME) as err:
         M.fid(_smooth_images(3), _smooth_images(3))
     msg = str(err.value)
-    assert str(tmp_path / "hub" / "checkpoints") in msg and M.FID_WEIGHTS_URL in msg and "\n" not in msg
+    assert str(tmp_path / "hub" / "checkpoints") in msg and FID.FID_WEIGHTS_URL in msg and "\n" not in msg
     from pytorch_fid.inception import FID_WEIGHTS_URL
-    assert M.FID_WEIGHTS_URL == FID_WEIGHTS_URL
+    assert FID.FID_WEIGHTS_URL == FID_WEIGHTS_URL
 
 
 # ------------------------------------------------------------------------------------------------ evaluate
@@ -260,16 +262,16 @@ def test_evaluate_rows_counts_and_values():
 
 def test_evaluate_fid_switches(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.setattr(M, "_INCEPTION_CACHE", {})
+    monkeypatch.setattr(FID, "_INCEPTION_CACHE", {})
     images, masks = list(_smooth_images(2, SIZE)), _mask_bank()[:3]
     calls = []
     method = {"id": lambda image, mask: calls.append(1) or image}
-    with pytest.warns(UserWarning, match=M.FID_WEIGHTS_NAME) as record:
+    with pytest.warns(UserWarning, match=FID.FID_WEIGHTS_NAME) as record:
         rows = M.evaluate(method, images, masks, progress=False)
     assert len([w for w in record if issubclass(w.category, UserWarning)]) == 1
     assert all(r["fid"] is None for r in rows)
     calls.clear()
-    with pytest.raises(FileNotFoundError, match=M.FID_WEIGHTS_NAME):
+    with pytest.raises(FileNotFoundError, match=FID.FID_WEIGHTS_NAME):
         M.evaluate(method, images, masks, fid=True, progress=False)
     assert not calls  # raised before any method ran
     with warnings.catch_warnings():
@@ -282,12 +284,12 @@ def test_tables_csv_json(tmp_path):
     rows = M.evaluate({"gray": lambda image, mask: torch.full_like(image, 0.5),
                        "oracle": lambda image, mask: image},
                       list(_smooth_images(2, SIZE)), _mask_bank(), fid=False, progress=False)
-    with M.rows_to_csv(rows, tmp_path / "t.csv").open() as fh:
+    with E.rows_to_csv(rows, tmp_path / "t.csv").open() as fh:
         back = list(csv.DictReader(fh))
     assert len(back) == len(rows) and back[0]["method"] == "gray" and back[0]["count"] == "2"
-    assert json.loads(M.rows_to_json(rows, tmp_path / "t.json").read_text())[0]["bin"] == BIN_LABELS[0]
-    text = M.format_table(rows, "psnr")
+    assert json.loads(E.rows_to_json(rows, tmp_path / "t.json").read_text())[0]["bin"] == BIN_LABELS[0]
+    text = E.format_table(rows, "psnr")
     lines = text.splitlines()
     assert len(lines) == 3 and lines[0].split()[1:] == list(BIN_LABELS) + ["all"]
     assert lines[2].startswith("oracle") and "inf" in lines[2] and "nan" in lines[1]
-    assert "-" in M.format_table(rows, "fid").splitlines()[1]
+    assert "-" in E.format_table(rows, "fid").splitlines()[1]

@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from gdn.book.runs import figures_dir
+
 __all__ = ["Report", "git_commit", "device_description", "html_table", "format_value"]
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -154,8 +156,7 @@ class Report:
         self.name = name
         self.params = dict(params or {})
         self.profile = profile or str(self.params.get("profile", "default"))
-        root = Path(root or os.environ.get("GDN_FIGURES", "figures"))
-        self.dir = root / self.profile / name
+        self.dir = figures_dir(self.profile, name, root)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.started = time.perf_counter()
         self.date = _dt.datetime.now().astimezone().isoformat(timespec="seconds")

@@ -23,159 +23,23 @@ Design:
 """
 from __future__ import annotations
 
-import argparse
 import base64
-import contextlib
-import io
+import html
 import math
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
-
 import numpy as np
 
-__all__ = ["InpaintDemo", "BUILTIN_PHOTOS", "builtin_photo", "find_checkpoint", "stamp_segment", "png_bytes",
-           "voila_command", "main_demo", "ENV_CHECKPOINT", "TRAIN_COMMAND"]
+from gdn.demo.canvas import (BUILTIN_PHOTOS, HOLE_RGB, as_rgb8, builtin_photo, decode_upload, png_bytes,
+                             resize_view, stamp_segment, view_shape)
+from gdn.demo import launch
 
-ROOT = Path(__file__).resolve().parents[2]  # the repository (editable install)
-NOTEBOOK = Path("notebooks") / "demo.ipynb"
-ENV_CHECKPOINT = "GDN_DEMO_CHECKPOINT"
-DEFAULT_CHECKPOINT = Path("runs") / "cpu" / "det" / "last.pt"
-# the last resort on a fresh clone: the cpu profile's warm-start generator, shipped with the package (no detector)
-BUNDLED_CHECKPOINT = Path(__file__).resolve().parents[1] / "weights" / "cpu-warmstart.pt"
-TRAIN_COMMAND = "gdn train --profile cpu --out runs/cpu/det"
-# RGB photos bundled in the scikit-image wheel (no download, no pooch); retina (1411 px) exercises the window path
-BUILTIN_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field",
-                  "colorwheel", "retina")
+__all__ = ["InpaintDemo"]
+
 _LINK_STYLE = ("display:inline-block;margin:6px 0;padding:5px 12px;border-radius:3px;background:#2e7d32;"
                "color:white;text-decoration:none")
-HOLE_RGB = np.array([255, 32, 32], np.float32)  # tint of the hole on the canvas
 UNDO_DEPTH = 30
-
-
-# ---------------------------------------------------------------------------------------------- helpers --
-
-def builtin_photo(name: str) -> np.ndarray:
-    """A photo bundled with scikit-image as (H,W,3) uint8."""
-    from skimage import data
-
-    if name not in BUILTIN_PHOTOS:
-        raise ValueError(f"unknown built-in photo {name!r}; choose one of {', '.join(BUILTIN_PHOTOS)}")
-    return _as_rgb8(getattr(data, name)())
-
-
-def _as_rgb8(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a)
-    if a.dtype != np.uint8:
-        a = np.clip(np.rint(a.astype(np.float64) * (255 if a.dtype.kind == "f" else 1)), 0, 255).astype(np.uint8)
-    if a.ndim == 2:
-        a = np.repeat(a[:, :, None], 3, axis=2)
-    return np.ascontiguousarray(a[:, :, :3])
-
-
-def decode_upload(content: bytes, name: str = "upload") -> np.ndarray:
-    """Bytes of an uploaded image file -> (H,W,3) uint8, upright (EXIF orientation applied)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(bytes(content))) as im:
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                a = np.asarray(im).astype(np.float64) / 65535.0
-                return _as_rgb8(a)
-            return np.asarray(im.convert("RGB")).copy()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise ValueError(f"{name}: cannot read the image ({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})") from None
-
-
-def png_bytes(a: np.ndarray) -> bytes:
-    from PIL import Image
-
-    f = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(a)).save(f, format="PNG")
-    return f.getvalue()
-
-
-def _resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(H,W,3) uint8 -> (h,w,3) uint8 (area-like downscaling), ``size`` = (h, w)."""
-    from PIL import Image
-
-    if a.shape[:2] == tuple(size):
-        return a
-    return np.asarray(Image.fromarray(a).resize((size[1], size[0]), Image.Resampling.LANCZOS))
-
-
-def view_shape(h: int, w: int, view_max: int) -> tuple[int, int]:
-    """The canvas size of an h x w photo: the longer side at most ``view_max``, aspect kept, never upscaled."""
-    s = min(1.0, view_max / max(h, w))
-    return max(1, round(h * s)), max(1, round(w * s))
-
-
-def stamp_segment(mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], radius: float,
-                  value: bool = True) -> tuple[int, int, int, int] | None:
-    """Set every pixel of ``mask`` ((H,W) bool) whose centre lies within ``radius`` of the segment p0-p1
-    (points as (x, y) in pixel coordinates) to ``value``; returns the touched box (y0, y1, x0, x1) or None."""
-    H, W = mask.shape
-    r = max(float(radius), 0.5)
-    (x0, y0), (x1, y1) = p0, p1
-    xa, xb = max(math.floor(min(x0, x1) - r), 0), min(math.ceil(max(x0, x1) + r) + 1, W)
-    ya, yb = max(math.floor(min(y0, y1) - r), 0), min(math.ceil(max(y0, y1) + r) + 1, H)
-    if xa >= xb or ya >= yb:
-        return None
-    xx = np.arange(xa, xb, dtype=np.float32)[None, :]
-    yy = np.arange(ya, yb, dtype=np.float32)[:, None]
-    dx, dy = np.float32(x1 - x0), np.float32(y1 - y0)
-    n2 = dx * dx + dy * dy
-    if n2 > 0:
-        t = np.clip(((xx - x0) * dx + (yy - y0) * dy) / n2, 0, 1)
-        d2 = (xx - (x0 + t * dx)) ** 2 + (yy - (y0 + t * dy)) ** 2
-    else:
-        d2 = (xx - x0) ** 2 + (yy - y0) ** 2
-    sel = d2 <= r * r
-    mask[ya:yb, xa:xb][sel] = value
-    return ya, yb, xa, xb
-
-
-def _search_roots() -> list[Path]:
-    roots = []
-    for r in (Path.cwd(), Path.cwd().parent, ROOT):
-        r = r.resolve()
-        if r not in roots:
-            roots.append(r)
-    return roots
-
-
-def find_checkpoint(checkpoint: str | os.PathLike | None = None) -> tuple[Path | None, list[str]]:
-    """The checkpoint the demo should load, and the places it looked.
-
-    Order: ``checkpoint`` (returned even when missing, so the demo can say so), ``$GDN_DEMO_CHECKPOINT``,
-    ``runs/cpu/det/last.pt`` (``make book``), the newest ``runs/*/det/last.pt``, searched in the current
-    folder, its parent (notebooks/ -> the repository) and the repository of this package; last the warm-start
-    generator that ships with the package (it inpaints, but has no detector for the artifact map)."""
-    for given in (checkpoint, os.environ.get(ENV_CHECKPOINT)):
-        if given not in (None, ""):
-            return Path(given).expanduser(), [str(given)]
-    looked = []
-    for root in _search_roots():
-        looked.append(str(root / DEFAULT_CHECKPOINT))
-        if (root / DEFAULT_CHECKPOINT).is_file():
-            return root / DEFAULT_CHECKPOINT, looked
-    found = []
-    for root in _search_roots():
-        looked.append(str(root / "runs" / "*" / "det" / "last.pt"))
-        found += [p for p in (root / "runs").glob("*/det/last.pt") if p.is_file()]
-    if found:
-        return max(found, key=lambda p: p.stat().st_mtime), looked
-    looked.append(str(BUNDLED_CHECKPOINT))
-    if BUNDLED_CHECKPOINT.is_file():
-        return BUNDLED_CHECKPOINT, looked
-    return None, looked
 
 
 # ------------------------------------------------------------------------------------------------ widget --
@@ -183,7 +47,7 @@ def find_checkpoint(checkpoint: str | os.PathLike | None = None) -> tuple[Path |
 class InpaintDemo:
     """The demo as a widget: ``display(InpaintDemo())`` or leave it as the last expression of a cell.
 
-    Parameters: ``checkpoint`` (path; default: see ``find_checkpoint``), ``photo`` (a built-in name or an
+    Parameters: ``checkpoint`` (path; default: see ``launch.find_checkpoint``), ``photo`` (a built-in name or an
     (H,W,3) array), ``view_max`` (canvas side in px), ``device`` for the Inpainter, and where the
     "train a small model" button trains (``train_profile``, ``train_out``, ``train_overrides``)."""
 
@@ -196,7 +60,8 @@ class InpaintDemo:
         self.view_max = int(view_max)
         self.device = device
         self.train_profile = train_profile
-        self.train_out = Path(train_out) if train_out is not None else ROOT / "runs" / "cpu" / "det"
+        self.train_out = Path(train_out) if train_out is not None else (launch.home() /
+                                                                         launch.DEFAULT_CHECKPOINT.parent)
         self.train_overrides = dict(train_overrides or {})
         self.inpainter = None
         self.checkpoint: Path | None = None
@@ -218,7 +83,7 @@ class InpaintDemo:
                             "pixel-wise detector's valuation of the result (red = looks fake, blue = looks real).</div>")
         self.model_info = w.HTML().add_class("gdn-model")
         self.train_button = w.Button(description="Train a small CPU model", button_style="warning",
-                                     layout=w.Layout(width="220px", display="none"), tooltip=TRAIN_COMMAND)
+                                     layout=w.Layout(width="220px", display="none"), tooltip=launch.TRAIN_COMMAND)
         self.train_progress = w.IntProgress(value=0, min=0, max=1, description="training",
                                             layout=w.Layout(display="none"))
         self.photo_picker = w.Dropdown(options=list(BUILTIN_PHOTOS), description="Photo",
@@ -294,10 +159,10 @@ class InpaintDemo:
 
     # -- model ------------------------------------------------------------------------------------------
     def load_checkpoint(self, checkpoint: str | os.PathLike | None = None) -> bool:
-        """Load ``checkpoint`` (or the one ``find_checkpoint`` picks); on failure show how to get one."""
+        """Load ``checkpoint`` (or the one ``launch.find_checkpoint`` picks); on failure show how to get one."""
         from gdn.engine.inference import Inpainter
 
-        path, looked = find_checkpoint(checkpoint)
+        path, looked = launch.find_checkpoint(checkpoint)
         self.inpainter, self.checkpoint = None, path
         if path is not None and path.is_file():
             try:
@@ -320,8 +185,9 @@ class InpaintDemo:
 
     def _no_model(self, why: str) -> None:
         self.model_info.value = (
-            f"<b>No model</b>: {why}.<br>Get one with <code>make book</code> (trains <code>{DEFAULT_CHECKPOINT}</code>) or "
-            f"<code>{TRAIN_COMMAND}</code>, then reload; or press the button to train the small CPU model here "
+            f"<b>No model</b>: {why}.<br>Get one with <code>make book</code> (trains "
+            f"<code>{launch.DEFAULT_CHECKPOINT}</code>) or "
+            f"<code>{launch.TRAIN_COMMAND}</code>, then reload; or press the button to train the small CPU model here "
             f"(profile <code>{self.train_profile}</code>; minutes to tens of minutes on a CPU).")
         self.train_button.layout.display = ""
         self.inpaint_button.disabled = True
@@ -379,14 +245,14 @@ class InpaintDemo:
 
     def set_photo(self, image: np.ndarray, name: str = "photo") -> None:
         """Show a new photo (any size, kept at full resolution) with an empty hole."""
-        self.image = _as_rgb8(image)
+        self.image = as_rgb8(image)
         H, W = self.image.shape[:2]
         self._photo_name = Path(name).stem or "photo"
         self.mask = np.zeros((H, W), bool)
         self.history.clear()
         self.result = self.vmap = self.overlay_image = None
         vh, vw = view_shape(H, W, self.view_max)
-        self.view_image = _resize(self.image, (vh, vw))
+        self.view_image = resize_view(self.image, (vh, vw))
         self._iy = np.minimum(((np.arange(vh) + 0.5) * H / vh).astype(np.int64), H - 1)
         self._ix = np.minimum(((np.arange(vw) + 0.5) * W / vw).astype(np.int64), W - 1)
         self.canvas.width, self.canvas.height = vw, vh
@@ -506,7 +372,7 @@ class InpaintDemo:
 
         if self.inpainter is None:
             self.status.value = ("<span style='color:#b00'>no model loaded: see above (<code>make book</code> or "
-                                 f"<code>{TRAIN_COMMAND}</code>)</span>")
+                                 f"<code>{launch.TRAIN_COMMAND}</code>)</span>")
             return None
         if not self.mask.any():
             self.status.value = "paint a hole first"
@@ -525,13 +391,13 @@ class InpaintDemo:
             self.progress.value = 1
             self.result = result
             vh, vw = self.view_image.shape[:2]
-            self.result_view.value = png_bytes(_resize(result, (vh, vw)))
+            self.result_view.value = png_bytes(resize_view(result, (vh, vw)))
             if self.inpainter.detector is not None and self.with_artifacts.value:
                 self.progress.description = "artifacts"
                 self.status.value = f"generator done in {t1 - t0:.2f} s; computing the artifact map..."
                 self.vmap = self.inpainter.artifact_map(result)
                 self.overlay_image = overlay(result, self.vmap, 0.5)
-                self.artifact_view.value = png_bytes(_resize(self.overlay_image, (vh, vw)))
+                self.artifact_view.value = png_bytes(resize_view(self.overlay_image, (vh, vw)))
                 hole_v = float(self.vmap[self.mask].mean())
                 rest_v = float(self.vmap[~self.mask].mean()) if (~self.mask).any() else float("nan")
                 self.artifact_note.value = f"mean V: hole {hole_v:.2f}, elsewhere {rest_v:.2f}"
@@ -566,91 +432,6 @@ class InpaintDemo:
 
 
 def _html(s: str) -> str:
-    import html
     return html.escape(s, quote=True)
 
 
-# ---------------------------------------------------------------------------------------------- serving --
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def voila_command(notebook: str | os.PathLike, port: int) -> list[str]:
-    """The Voila command line that serves ``notebook`` on 127.0.0.1:``port``."""
-    exe = Path(sys.executable).with_name("voila")
-    head = [str(exe)] if exe.exists() else ([shutil.which("voila")] if shutil.which("voila") else
-                                             [sys.executable, "-m", "voila"])
-    return head + [str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
-                   "--show_tracebacks=True"]
-
-
-def main_demo(argv: list[str] | None = None) -> int:
-    """``gdn demo [--port 8866] [--checkpoint PATH] [--no-browser]``: serve notebooks/demo.ipynb with Voila."""
-    p = argparse.ArgumentParser(prog="gdn demo", description="Serve the interactive inpainting demo with Voila "
-                                "on localhost (Ctrl-C stops it).")
-    p.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
-    p.add_argument("--checkpoint", default=None,
-                   help=f"checkpoint to load (default: {DEFAULT_CHECKPOINT}, then the newest runs/*/det/last.pt)")
-    p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for Voila to start (default 120)")
-    args = p.parse_args(argv)
-
-    notebook = ROOT / NOTEBOOK
-    if not notebook.is_file():
-        raise FileNotFoundError(f"{notebook}: the demo notebook is missing")
-    env = dict(os.environ)
-    if args.checkpoint:
-        ckpt = Path(args.checkpoint).expanduser().resolve()
-        if not ckpt.is_file():
-            raise FileNotFoundError(f"{args.checkpoint}: checkpoint not found")
-        env[ENV_CHECKPOINT] = str(ckpt)
-    if not 0 < args.port < 65536:
-        raise ValueError(f"--port {args.port}: not a TCP port")
-    if not _port_free(args.port):
-        raise OSError(f"port {args.port} on 127.0.0.1 is in use; pass --port with another number")
-    cmd = voila_command(notebook, args.port)
-    try:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    except FileNotFoundError:
-        raise RuntimeError("voila is not installed: pip install 'gdn[demo]' (or make venv)") from None
-    url = f"http://127.0.0.1:{args.port}/"
-
-    def stop(*_):
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    def on_term(*_):  # unwind out of proc.wait(); the finally clause stops Voila
-        raise SystemExit(143)
-    old_term = signal.signal(signal.SIGTERM, on_term)
-    try:
-        deadline = time.monotonic() + args.timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"voila exited with status {proc.returncode} before serving {url}")
-            try:  # a bare TCP connect: a GET of the page would start a kernel
-                with socket.create_connection(("127.0.0.1", args.port), timeout=2):
-                    break
-            except OSError:  # not up yet
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"voila did not answer at {url} within {args.timeout:.0f} s") from None
-                time.sleep(0.3)
-        print(f"demo: {url}", flush=True)
-        if not args.no_browser:
-            import webbrowser
-            with contextlib.suppress(Exception):
-                webbrowser.open(url)
-        return proc.wait()
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        stop()
-        signal.signal(signal.SIGTERM, old_term)

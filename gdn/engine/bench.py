@@ -1,4 +1,4 @@
-"""Speed, memory and arithmetic of the networks on this machine: ``gdn bench`` (or ``python -m gdn.engine.bench``).
+"""Speed, memory and arithmetic of the networks on this machine: ``gdn bench``.
 
 What is measured, per precision (fp32, and bf16 autocast):
 
@@ -21,33 +21,24 @@ At the defaults the generator costs 97,366,573,056 FLOPs per 256 px image (48.68
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
-import datetime
-import json
-import math
-import os
-import platform
 import statistics
 import sys
-import threading
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
 
+from gdn.device import autocast, resolve_device
 from gdn.networks import Detector, Generator
+from gdn.engine.probes import (MEMORY_NOTE, cudnn_tf32, MemoryProbe, machine_info, matmul_peak, model_flops,
+                               time_ms)
+from gdn.paper import INFERENCE_MS
 
-__all__ = ["count_flops", "matmul_peak", "run_bench", "format_bench", "add_bench_args", "main_bench",
-           "machine_info", "BenchError", "PAPER_GPU_MS"]
+__all__ = ["run_bench", "format_bench", "BenchError"]
 
-# The paper's inference times per 256 x 256 image, measured on its GPU (Sec. 4): reference only.
-PAPER_GPU_MS = {"generator": 18.80, "detector": 13.07}
-
-_MIB = 2.0 ** 20
 _QUICK = dict(size=32, width=8, res_blocks=1, batches=(1, 2), train_batch=2, repeats=1)
 
 
@@ -58,245 +49,6 @@ class BenchError(RuntimeError):
 def _log(enabled: bool, message: str) -> None:
     if enabled:
         print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-# ----------------------------------------------------------------------------------------------- FLOPs
-
-def _conv_macs(module: nn.Module, args: tuple, output: torch.Tensor) -> int:
-    # Conv weight (C_out, C_in/groups, *k): MACs = output elements x C_in/groups x prod(k).
-    # ConvTranspose weight (C_in, C_out/groups, *k): MACs = input elements x C_out/groups x prod(k),
-    # i.e. H_in*W_in*C_in*C_out*k^2 per sample (the fvcore convention; it counts the zero-stuffed taps too).
-    weight = module.weight
-    per_element = weight.shape[1] * math.prod(weight.shape[2:])
-    if isinstance(module, nn.modules.conv._ConvTransposeNd):
-        return args[0].numel() * per_element
-    return output.numel() * per_element
-
-
-def count_flops(model: nn.Module, *inputs: torch.Tensor) -> int:
-    """FLOPs of one forward pass of ``model(*inputs)`` for the whole batch given: 2 x the multiply-accumulates
-    of every Conv/ConvTranspose layer, read from forward hooks (so the real output shapes are used). Norms,
-    activations, padding and biases are not counted. Works on the meta device (only shapes are needed).
-    The model's train/eval flags are restored and no gradient is recorded."""
-    model = getattr(model, "_orig_mod", model)  # torch.compile wrapper: hook the real modules
-    total = [0]
-
-    def hook(module, args, output):
-        total[0] += 2 * _conv_macs(module, args, output)
-
-    convs = [m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)]
-    handles = [m.register_forward_hook(hook) for m in convs]
-    modes = {m: m.training for m in model.modules()}
-    try:
-        model.eval()  # no running-statistics updates while counting
-        with torch.no_grad():
-            model(*inputs)
-    finally:
-        for h in handles:
-            h.remove()
-        for m, training in modes.items():
-            m.training = training
-    return int(total[0])
-
-
-def _model_flops(size: int, width: int, res_blocks: int) -> tuple[int, int]:
-    """Generator and detector FLOPs per image at ``size`` px, counted on the meta device (no compute)."""
-    try:
-        with torch.device("meta"):
-            g, d = Generator(width, res_blocks), Detector()
-            image, mask = torch.empty(1, 3, size, size), torch.empty(1, 1, size, size)
-        return count_flops(g, image, mask), count_flops(d, image)
-    except (RuntimeError, NotImplementedError):  # an op without a meta kernel: count on real CPU tensors
-        g, d = Generator(width, res_blocks), Detector()
-        image, mask = torch.zeros(1, 3, size, size), torch.zeros(1, 1, size, size)
-        return count_flops(g, image, mask), count_flops(d, image)
-
-
-# ------------------------------------------------------------------------------------------ device, peak
-
-def _resolve_device(device: str | torch.device) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise BenchError(f"unknown device {str(device)!r}; use 'cpu', 'cuda' or 'cuda:N'") from None
-    if dev.type == "cpu":
-        return dev
-    if dev.type != "cuda":
-        raise BenchError(f"device {str(device)!r} is not supported by gdn bench; use 'cpu', 'cuda' or 'cuda:N'")
-    if not torch.cuda.is_available():
-        raise BenchError(f"device {str(device)!r} requested but CUDA is not available on this machine "
-                         f"(no GPU or a CPU-only torch build); use --device cpu")
-    index = dev.index if dev.index is not None else torch.cuda.current_device()
-    if index >= torch.cuda.device_count():
-        raise BenchError(f"device {str(device)!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
-    return torch.device("cuda", index)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _cudnn_tf32() -> bool:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bool(torch.backends.cudnn.allow_tf32)
-
-
-@contextlib.contextmanager
-def _matmul_precision(tf32: bool):
-    previous = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("high" if tf32 else "highest")
-    try:
-        yield
-    finally:
-        torch.set_float32_matmul_precision(previous)
-
-
-def matmul_peak(device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, seconds: float = 2.0,
-                n_max: int | None = None, tf32: bool | None = None) -> float:
-    """This machine's measured matrix-multiply peak in FLOP/s: the best of several timed ``torch.matmul`` of
-    two n x n matrices, with all of torch's threads. n doubles from 256 until one product takes about a tenth
-    of ``seconds`` (or reaches ``n_max``: 4096 on CPU, 8192 on CUDA); then products are timed for about
-    ``seconds``. On CUDA, fp32 follows the TF32 setting the convolutions use (``torch.backends.cudnn.allow_tf32``)
-    unless ``tf32`` says otherwise, so the peak matches the arithmetic the networks actually get."""
-    dev = _resolve_device(device)
-    n_max = n_max or (8192 if dev.type == "cuda" else 4096)
-    use_tf32 = dev.type == "cuda" and dtype == torch.float32 and (_cudnn_tf32() if tf32 is None else tf32)
-    ctx = _matmul_precision(use_tf32) if dev.type == "cuda" and dtype == torch.float32 else contextlib.nullcontext()
-    gen = torch.Generator().manual_seed(0)
-    with ctx, torch.inference_mode():
-        n = 256
-        while True:
-            a = torch.randn(n, n, generator=gen).to(device=dev, dtype=dtype)
-            b = torch.randn(n, n, generator=gen).to(device=dev, dtype=dtype)
-            torch.matmul(a, b)  # warm-up: library initialisation, kernel selection
-            _sync(dev)
-            t0 = time.perf_counter()
-            torch.matmul(a, b)
-            _sync(dev)
-            single = time.perf_counter() - t0
-            if single >= seconds / 10 or n >= n_max:
-                break
-            n *= 2
-        # several products per sample when one is short (GPU), so launch overhead does not count
-        inner = max(1, math.ceil((seconds / 10) / max(single, 1e-9)))
-        best, start, samples = math.inf, time.perf_counter(), 0
-        while samples < 3 or time.perf_counter() - start < seconds:
-            _sync(dev)
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                torch.matmul(a, b)
-            _sync(dev)
-            best = min(best, (time.perf_counter() - t0) / inner)
-            samples += 1
-            if samples >= 1000:
-                break
-    return 2.0 * n ** 3 / best
-
-
-# ------------------------------------------------------------------------------------------------ memory
-
-def _maxrss_bytes() -> int | None:
-    try:
-        import resource
-    except ImportError:  # not on POSIX
-        return None
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(rss) if sys.platform == "darwin" else int(rss) * 1024  # bytes on macOS, KiB on Linux
-
-
-def _current_rss_bytes() -> int | None:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
-
-
-class _MemoryProbe:
-    """Peak memory of the code inside ``with``. CUDA: ``max_memory_allocated`` (tensors only, weights and
-    optimiser state included). CPU: process max RSS before/after from ``getrusage`` and the peak of RSS
-    sampled every few ms above its value at entry (the whole process: weights, allocator caches, libraries)."""
-
-    def __init__(self, device: torch.device, interval_s: float = 0.005):
-        self.device, self.interval_s = device, interval_s
-        self.result: dict[str, Any] = {}
-
-    def __enter__(self):
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
-            self._start = torch.cuda.memory_allocated(self.device)
-            return self
-        self._maxrss0 = _maxrss_bytes()
-        self._rss0 = _current_rss_bytes()
-        self._peak = self._rss0
-        self._stop = threading.Event()
-        self._thread = None
-        if self._rss0 is not None:
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            rss = _current_rss_bytes()
-            if rss is not None and rss > self._peak:
-                self._peak = rss
-
-    def __exit__(self, *exc):
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            peak = torch.cuda.max_memory_allocated(self.device)
-            self.result = {"cuda_max_allocated_mib": peak / _MIB,
-                           "cuda_allocated_growth_mib": (peak - self._start) / _MIB}
-            return False
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        rss = _current_rss_bytes()
-        if rss is not None and self._peak is not None:
-            self._peak = max(self._peak, rss)
-        maxrss1 = _maxrss_bytes()
-        self.result = {
-            "process_maxrss_mib": None if maxrss1 is None else maxrss1 / _MIB,
-            "process_maxrss_growth_mib": (None if maxrss1 is None or self._maxrss0 is None
-                                          else (maxrss1 - self._maxrss0) / _MIB),
-            "sampled_rss_peak_growth_mib": (None if self._rss0 is None else (self._peak - self._rss0) / _MIB),
-        }
-        return False
-
-
-MEMORY_NOTE = {
-    "cuda": "cuda_max_allocated_mib: torch.cuda.max_memory_allocated during the phase (tensors incl. weights); "
-            "cuda_allocated_growth_mib: that minus what was allocated when the phase began.",
-    "cpu": "process_maxrss_mib: resource.getrusage max RSS of the whole process after the phase (a lifetime "
-           "high-water mark); process_maxrss_growth_mib: its growth during the phase (a lower bound, 0 once an "
-           "earlier phase went higher); sampled_rss_peak_growth_mib: peak of /proc/self/statm RSS sampled "
-           "every 5 ms above its value when the phase began.",
-}
-
-
-# ------------------------------------------------------------------------------------------------ timing
-
-def _time_ms(fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return times
-
-
-def _autocast(device: torch.device, precision: str):
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def _batch(b: int, size: int, device: torch.device, channels_last: bool) -> dict[str, torch.Tensor]:
@@ -330,10 +82,10 @@ def _inference(name: str, model: nn.Module, make_args: Callable[[dict], tuple], 
     latency: list[float] = []
     for b in batches:
         args = make_args(_batch(b, size, device, channels_last))
-        probe = _MemoryProbe(device)
+        probe = MemoryProbe(device)
         with probe if b == max(batches) else contextlib.nullcontext():
-            with torch.inference_mode(), _autocast(device, precision):
-                times = _time_ms(lambda: model(*args), device, repeats, warmup + (1 if b == 1 else 0))
+            with torch.inference_mode(), autocast(device, precision):
+                times = time_ms(lambda: model(*args), device, repeats, warmup + (1 if b == 1 else 0))
         median = statistics.median(times)
         per_batch[str(b)] = {"median_ms": median, "min_ms": min(times), "images_per_s": b * 1e3 / median}
         if b == 1:
@@ -382,8 +134,8 @@ def _train(width: int, res_blocks: int, size: int, batch: int, device: torch.dev
     except Exception as exc:  # the counter is a bonus; the step itself is what is timed below
         _log(progress, f"train FLOP counter unavailable ({type(exc).__name__}: {exc})")
         fw.step(data)
-    with _MemoryProbe(device) as probe:
-        times = _time_ms(lambda: fw.step(data), device, repeats, max(warmup - 1, 0))
+    with MemoryProbe(device) as probe:
+        times = time_ms(lambda: fw.step(data), device, repeats, max(warmup - 1, 0))
     median = statistics.median(times)
     ips = batch * 1e3 / median
     _log(progress, f"{precision} Det training step batch {batch}: median {median:.1f} ms, {ips:.2f} img/s")
@@ -425,50 +177,6 @@ def _onnxruntime(generator: nn.Module, detector: nn.Module, g_flops: int, d_flop
     }
 
 
-# ------------------------------------------------------------------------------------------------ machine
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def machine_info(device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Where the numbers come from: torch version, device name, CPU count, threads, date (UTC)."""
-    dev = torch.device(device)
-    info: dict[str, Any] = {
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "device": str(dev),
-        "device_name": _cpu_name(),
-        "cpu_name": _cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "threads": torch.get_num_threads(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
-    if hasattr(os, "sched_getaffinity"):
-        info["cpus_usable"] = len(os.sched_getaffinity(0))
-    if hasattr(os, "getloadavg"):
-        try:
-            info["loadavg_1m"] = os.getloadavg()[0]
-        except OSError:
-            pass
-    with contextlib.suppress(Exception):
-        info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
-    if dev.type == "cuda" and torch.cuda.is_available():
-        info["device_name"] = torch.cuda.get_device_name(dev)
-        info["cuda"] = torch.version.cuda
-        info["cudnn"] = torch.backends.cudnn.version()
-        info["cudnn_tf32"] = _cudnn_tf32()
-    return info
-
-
 # ------------------------------------------------------------------------------------------------ run
 
 def run_bench(device: str | torch.device = "cpu", size: int | None = None, width: int | None = None,
@@ -500,7 +208,7 @@ def run_bench(device: str | torch.device = "cpu", size: int | None = None, width
 def _run_bench(device, size, width, res_blocks, precision, batches, train_batch, repeats, quick, channels_last,
                force_bf16, progress, backend) -> dict[str, Any]:
     t_start = time.perf_counter()
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
     if precision not in ("fp32", "bf16", "both"):
         raise BenchError(f"precision must be 'fp32', 'bf16' or 'both', got {precision!r}")
     if backend not in ("torch", "onnx"):
@@ -526,7 +234,7 @@ def _run_bench(device, size, width, res_blocks, precision, batches, train_batch,
 
     _log(progress, f"device {dev}, {torch.get_num_threads()} threads; {size} px, width {width}, "
                    f"{res_blocks} res blocks, batches {batches}, train batch {train_batch}, repeats {repeats}")
-    g_flops, d_flops = _model_flops(size, width, res_blocks)
+    g_flops, d_flops = model_flops(size, width, res_blocks)
     _log(progress, f"FLOPs per image: generator {g_flops:,}, detector {d_flops:,}")
 
     peaks: dict[str, float] = {}
@@ -576,8 +284,8 @@ def _run_bench(device, size, width, res_blocks, precision, batches, train_batch,
         "matmul_peak_flops": peaks,
         "matmul_peak_note": ("large square torch.matmul, best of several, all threads"
                              + ("; fp32 with TF32 as cuDNN convs use it" if dev.type == "cuda"
-                                and _cudnn_tf32() else "")),
-        "paper_gpu_ms": dict(PAPER_GPU_MS),
+                                and cudnn_tf32() else "")),
+        "paper_gpu_ms": {k: INFERENCE_MS[k] for k in ("generator", "detector")},
         "results": results,
         **extra,
         "memory_note": MEMORY_NOTE[dev.type],
@@ -639,9 +347,9 @@ def format_bench(result: dict[str, Any]) -> str:
         lines.append(f"{label:34}" + "".join(f"{_cell(cell, runs[p]):>20}" for p in cols) + f"{paper:>18}")
 
     row("G latency, batch 1 (ms)", lambda r: _fmt(r["generator"]["latency_ms"], ".2f"),
-        f"{PAPER_GPU_MS['generator']:.2f}")
+        f"{INFERENCE_MS['generator']:.2f}")
     row("Det latency, batch 1 (ms)", lambda r: _fmt(r["detector"]["latency_ms"], ".2f"),
-        f"{PAPER_GPU_MS['detector']:.2f}")
+        f"{INFERENCE_MS['detector']:.2f}")
     row("G throughput (img/s @batch)", lambda r: f"{r['generator']['throughput_images_per_s']:.2f} "
                                                  f"@{r['generator']['throughput_batch']}")
     row("  G GFLOP/s (% matmul peak)", lambda r: _flops_cell(r["generator"]["achieved_flops"],
@@ -672,92 +380,3 @@ def format_bench(result: dict[str, Any]) -> str:
         lines.append(f"warning: 1-minute load average {load:.1f} on {usable} CPUs: other processes shared the "
                      f"cores, timings are pessimistic")
     return "\n".join(lines)
-
-
-# ------------------------------------------------------------------------------------------------ CLI
-
-def _batches_arg(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"batch sizes must be positive, got {text!r}")
-    return values
-
-
-def add_bench_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The options of ``gdn bench``; ``run_from_args`` consumes them."""
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    parser.add_argument("--size", type=int, default=None, help="image size in px (default 256; 32 with --quick)")
-    parser.add_argument("--width", type=int, default=None, help="generator width (default 64, the paper's)")
-    parser.add_argument("--res-blocks", type=int, default=None, help="generator residual blocks (default 8)")
-    parser.add_argument("--precision", choices=("fp32", "bf16", "both"), default="both",
-                        help="fp32, bf16 autocast, or both (default)")
-    parser.add_argument("--batches", type=_batches_arg, default=None,
-                        help="inference batch sizes, comma-separated (default 1,2,4,8)")
-    parser.add_argument("--train-batch", type=int, default=None,
-                        help="batch of the timed training step (default 8 on cuda, 2 on cpu)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed calls per measurement (default 20 cuda, 5 cpu)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads for the run (default: all cores)")
-    parser.add_argument("--channels-last", action="store_true", help="channels_last models and inputs")
-    parser.add_argument("--force-bf16", action="store_true",
-                        help="run bf16 even on a CPU without native bf16 (very slow)")
-    parser.add_argument("--json", metavar="OUT", default=None, help="also write the result (and machine info) here")
-    parser.add_argument("--backend", choices=("torch", "onnx"), default="torch",
-                        help="onnx: also time the networks exported to ONNX with onnxruntime (CPU, fp32), "
-                             "beside PyTorch (needs the onnx extra)")
-    parser.add_argument("--quick", action="store_true", help="tiny smoke run (32 px, width 8, 1 repeat)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    return parser
-
-
-def _write_json_atomic(path: str | os.PathLike, data: dict[str, Any]) -> None:
-    from gdn.engine.checkpoint import atomic_write
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2, allow_nan=False) + "\n"
-    atomic_write(path, lambda f: f.write(text.encode()))
-
-
-def _finite(obj: Any) -> Any:
-    # JSON has no NaN/inf: write them as null
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    """Run ``gdn bench`` from parsed ``add_bench_args`` options: print the table, optionally write JSON."""
-    try:
-        device = _resolve_device(args.device)  # fail fast, before any work
-        result = run_bench(device=device, size=args.size, width=args.width, res_blocks=args.res_blocks,
-                           precision=args.precision, batches=args.batches, train_batch=args.train_batch,
-                           repeats=args.repeats, quick=args.quick, channels_last=args.channels_last,
-                           force_bf16=args.force_bf16, progress=not args.quiet,
-                           threads=args.threads, backend=args.backend)
-    except BenchError as exc:
-        print(f"gdn bench: error: {exc}", file=sys.stderr)
-        return 2
-    print(format_bench(result))
-    if args.json:
-        result.setdefault("machine", machine_info(device))
-        _write_json_atomic(args.json, _finite(result))
-        print(f"wrote {args.json}", file=sys.stderr)
-    return 0
-
-
-def main_bench(argv: Sequence[str] | None = None) -> int:
-    """``gdn bench [--device cpu|cuda] [--size 256] [--width 64] [--precision fp32|bf16|both] [--json OUT]
-    [--quick]``; returns the exit status (2 when the device cannot be used)."""
-    parser = add_bench_args(argparse.ArgumentParser(prog="gdn bench", description=__doc__.split("\n\n")[0]))
-    return run_from_args(parser.parse_args(None if argv is None else list(argv)))
-
-
-if __name__ == "__main__":
-    sys.exit(main_bench(sys.argv[1:]))

@@ -6,13 +6,13 @@ write leaves the previous ``last.pt`` intact. Reading errors name the file and t
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from gdn.config import Config, ConfigError, from_dict
+from gdn.files import atomic_write
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "build_networks", "resolve_init",
            "pack_generator", "FORMAT", "BUNDLED"]
@@ -23,23 +23,6 @@ BUNDLED = Path(__file__).resolve().parents[1] / "weights"  # checkpoints shipped
 
 class CheckpointError(RuntimeError):
     pass
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(file_object)`` on a temporary file beside ``path``, then move it into place."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any], cfg: Config, step: int, **extra) -> None:

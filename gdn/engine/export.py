@@ -19,11 +19,9 @@ naming it.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -34,7 +32,7 @@ import torch
 from torch import nn
 
 __all__ = ["ExportError", "OnnxNetwork", "export_checkpoint", "export_network", "load_exported", "require",
-           "FILES", "main_export"]
+           "FILES"]
 
 FILES = {"generator": "generator.onnx", "detector": "detector.onnx"}
 NAMES = {"generator": (("image", "mask"), "pred"), "detector": (("image",), "prob")}
@@ -219,7 +217,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike,
     """Export a checkpoint's generator (and its detector: ``None`` = when it has one, ``True`` = required,
     ``False`` = never) into the folder ``out``. Every check and export runs in a temporary folder beside
     ``out`` before anything is moved into place, so a failure writes nothing. Returns ``{file: max diff}``."""
-    from gdn import __version__
+    from gdn.version import __version__
     from gdn.engine.checkpoint import build_networks, load_checkpoint
     from gdn.networks import Detector
 
@@ -250,33 +248,3 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike,
 
 
 # -------------------------------------------------------------------------------------------- command line --
-
-def add_export_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--checkpoint", metavar="CKPT", required=True, help="a gdn checkpoint (.pt)")
-    parser.add_argument("-o", "--output", metavar="DIR", required=True,
-                        help="folder for generator.onnx (and detector.onnx); created if missing")
-    parser.add_argument("--detector", action=argparse.BooleanOptionalAction, default=None,
-                        help="require the detector (an error for weight/adv checkpoints), or skip it with "
-                             "--no-detector (default: export it when the checkpoint has one)")
-    return parser
-
-
-def main_export(argv: list[str] | None = None) -> int:
-    """``gdn export --checkpoint CKPT -o DIR [--detector | --no-detector]``: 0, or 2 with one line on stderr."""
-    from gdn.engine.checkpoint import CheckpointError
-
-    parser = argparse.ArgumentParser(prog="gdn export", description="Export a checkpoint's networks to ONNX "
-                                     "(dynamic batch, height and width), checked against PyTorch.")
-    args = add_export_args(parser).parse_args(argv)
-    try:
-        diffs = export_checkpoint(args.checkpoint, args.output, args.detector)
-    except (ExportError, CheckpointError, OSError) as e:
-        print(f"gdn export: error: {str(e).strip().splitlines()[0]}", file=sys.stderr)
-        return 2
-    for name, diff in diffs.items():
-        print(f"wrote {Path(args.output) / name} (max |onnxruntime - torch| = {diff:.1e})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main_export(sys.argv[1:]))

@@ -23,23 +23,16 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from gdn.engine.checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from gdn.config import Config
+from gdn.device import autocast, resolve_device
+from gdn.engine.checkpoint import load_checkpoint, save_checkpoint
+from gdn.files import atomic_write
 from gdn.frameworks import Framework
 
-__all__ = ["train", "build_train_set", "build_test_images", "select_device", "EpochSampler"]
+__all__ = ["train", "build_train_set", "build_test_images", "EpochSampler"]
 
 LOG_FIELDS = ["step", "epoch", "loss_g", "loss_d", "l1", "adv_g", "val_psnr", "val_auroc", "images_per_s",
               "elapsed_s"]
-
-
-def select_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} was asked for but no CUDA GPU is available; use device=cpu")
-    return device
 
 
 def build_train_set(cfg: Config) -> Dataset:
@@ -174,18 +167,18 @@ def _val_batch(cfg: Config, device: torch.device) -> dict[str, torch.Tensor]:
 def _validate(fw: Framework, val: dict[str, torch.Tensor], batch: int) -> dict[str, float]:
     """Mean PSNR of the composites on the validation batch and, for Det, the mean per-image AUROC with which
     the detector's map of those composites finds the holes (0.5: chance), so the log shows the min-max game."""
-    from gdn.metrics import auroc, psnr, to_uint8
+    from gdn.evaluation.scores import auroc, psnr, to_uint8
 
     fw.eval()
     scores, aurocs = [], []
     for i in range(0, len(val["image"]), batch):
         image, mask = val["image"][i:i + batch], val["mask"][i:i + batch]
-        with fw.autocast(image.device):
+        with autocast(image.device, fw.cfg.precision):
             pred = fw.generator(image, mask).float()
         comp8 = to_uint8((mask * pred + (1 - mask) * image).cpu())  # (b,3,H,W) uint8, what a user gets
         scores += [float(s) for s in np.atleast_1d(psnr(comp8, to_uint8(image.cpu())))]
         if fw.cfg.framework == "det":
-            with fw.autocast(image.device):
+            with autocast(image.device, fw.cfg.precision):
                 v = fw.critic(comp8.to(image.device).float() / 255).float()  # (b,1,H,W) valuation V
             aurocs += [auroc(a, m > 0.5) for a, m in zip(v.cpu().numpy(), mask.cpu().numpy())]
     fw.train()
@@ -218,7 +211,7 @@ def _save_samples(fw: Framework, val: dict[str, torch.Tensor], path: Path, k: in
 
     fw.eval()
     image, mask = val["image"][-k:], val["mask"][-k:]  # the largest-hole bin is last in the bank
-    with fw.autocast(image.device):
+    with autocast(image.device, fw.cfg.precision):
         pred = fw.generator(image, mask).float()
         cols = [image * (1 - mask) + mask, mask * pred + (1 - mask) * image, image]
         if fw.cfg.framework == "det":
@@ -246,7 +239,7 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
     """
     out = Path(out)
     ddp = _Distributed()
-    device = ddp.setup(select_device(cfg.device))
+    device = ddp.setup(resolve_device(cfg.device))
     if cfg.batch_size % ddp.world:
         raise ValueError(f"batch_size {cfg.batch_size} is not divisible by the {ddp.world} processes")
     if cfg.deterministic:

@@ -1,0 +1,169 @@
+"""The book's figures: training curves, the detector's AUROC during training, per-bin plots and image grids
+(GT, masked input, each method's composite; artifact maps in the paper's ``jet`` colours)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from gdn.masks import BIN_LABELS
+from gdn.book.studies import Method, composite_batch, to8
+from gdn.book.tables import METRIC_NAMES
+from gdn.masks import mask_bank_bins
+from gdn.networks import corrupt
+
+__all__ = ["plot_log", "plot_auroc", "plot_warm_start", "plot_bins", "image_grid", "example_columns", "pick"]
+
+
+def plot_log(rows: Sequence[Mapping[str, float]], title: str = ""):
+    """Training curves: generator and critic losses and the raw L1 against the step."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(8, 2.8))
+    steps = [r["step"] for r in rows]
+    for key, label in (("loss_g", "generator loss"), ("l1", "L1 of the raw output")):
+        if rows and key in rows[0]:
+            axes[0].plot(steps, [r[key] for r in rows], label=label)
+    axes[0].set_xlabel("step")
+    axes[0].legend(fontsize=8)
+    if rows and "loss_d" in rows[0]:
+        axes[1].plot(steps, [r["loss_d"] for r in rows], color="C3", label="detector / discriminator loss")
+        axes[1].legend(fontsize=8)
+    else:
+        axes[1].text(0.5, 0.5, "no critic (Weight framework)", ha="center", va="center")
+    axes[1].set_xlabel("step")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_auroc(runs: Mapping[str, Sequence[Mapping[str, float]]], title: str = ""):
+    """The min-max game over training: the detector's validation AUROC (how well its map of the composites
+    finds the holes; 0.5 is chance) against the step, one line per run (name -> ``read_log`` rows)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 2.8))
+    for name, rows in runs.items():
+        pts = [(r["step"], r["val_auroc"]) for r in rows if "val_auroc" in r]
+        if pts:
+            ax.plot(*zip(*pts), marker=".", label=name)
+    ax.axhline(0.5, color="0.6", lw=0.8, ls="--", label="chance")
+    ax.set_xlabel("step")
+    ax.set_ylabel("validation AUROC")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_warm_start(meta: Mapping[str, Any] | None):
+    """The warm start's validation PSNR against the step (from its packed log); a note for a random start."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 2.6))
+    if meta is None:
+        ax.text(0.5, 0.5, "random start: no warm start in this profile", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    pts = [(r["step"], r["val_psnr"]) for r in meta.get("log", []) if "val_psnr" in r]
+    if pts:
+        ax.plot(*zip(*pts), marker=".")
+    ax.set_xlabel("step")
+    ax.set_ylabel("validation PSNR (dB)")
+    ax.set_title(f"warm start: {Path(meta.get('path', '')).name}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_bins(rows: Sequence[Mapping], metric: str, methods: Sequence[str],
+              paper: Mapping[str, Sequence[float]] | None = None, title: str = ""):
+    """One metric against the mask-ratio bin, a line per method; ``paper`` (label -> six values) dashed."""
+    import matplotlib.pyplot as plt
+
+    cell = {(r["method"], r["bin"]): r.get(metric) for r in rows}
+    x = np.arange(len(BIN_LABELS))
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    for m in methods:
+        ys = [cell.get((m, b)) for b in BIN_LABELS]
+        ax.plot(x, [math.nan if y is None else y for y in ys], marker="o", label=m)
+    for label, values in (paper or {}).items():
+        ax.plot(x, values, linestyle="--", color="gray", alpha=0.7, label=label)
+    ax.set_xticks(x, BIN_LABELS, fontsize=8)
+    ax.set_xlabel("mask ratio")
+    ax.set_ylabel(METRIC_NAMES.get(metric, metric))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncols=2)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(columns: Mapping[str, Sequence[np.ndarray]], row_labels: Sequence[str] | None = None,
+               cell: float = 1.45, cmap_columns: Sequence[str] = (), stretch: bool = False):
+    """A grid figure: one column per entry of ``columns`` (title -> list of (H,W,3) uint8 or (H,W) float
+    maps), one row per example. Columns named in ``cmap_columns`` are (H,W) maps in [0,1] drawn with ``jet``
+    (red = artifact, blue = clean, as the paper's Fig. 7), on the absolute 0..1 scale or, with ``stretch``,
+    each map from its own minimum (blue) to its maximum (red)."""
+    import matplotlib.pyplot as plt
+
+    titles = list(columns)
+    n_rows = max(len(v) for v in columns.values())
+    fig, axes = plt.subplots(n_rows, len(titles), figsize=(cell * len(titles), cell * n_rows + 0.3),
+                             squeeze=False)
+    for j, title in enumerate(titles):
+        for i in range(n_rows):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for side in ax.spines.values():
+                side.set_visible(False)
+            items = columns[title]
+            if i < len(items):
+                if title in cmap_columns:
+                    lo, hi = (float(items[i].min()), float(items[i].max())) if stretch else (0.0, 1.0)
+                    ax.imshow(items[i], cmap="jet", vmin=lo, vmax=max(hi, lo + 1e-6), interpolation="nearest")
+                else:
+                    ax.imshow(items[i], interpolation="nearest")
+            if i == 0:
+                ax.set_title(title, fontsize=9)
+            if j == 0 and row_labels is not None and i < len(row_labels):
+                ax.set_ylabel(row_labels[i], fontsize=8)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def example_columns(methods: Mapping[str, Method], image: torch.Tensor, mask: torch.Tensor,
+                    gt: bool = True) -> dict[str, list[np.ndarray]]:
+    """Columns of an example figure: GT, the masked input, then each method's composite."""
+    cols: dict[str, list[np.ndarray]] = {}
+    if gt:
+        cols["GT"] = [to8(x) for x in image]
+    cols["Input"] = [to8(corrupt(x, m)) for x, m in zip(image, mask)]  # holes white (Sec. 3.1)
+    for name, method in methods.items():
+        cols[name] = [to8(x) for x in composite_batch(method, image, mask)]
+    return cols
+
+
+def pick(masks: Sequence[np.ndarray], bins: Sequence[int], per: int = 1, offset: int = 0) -> list[int]:
+    """Indices of up to ``per`` masks of each bin in ``bins`` (skipping the first ``offset`` of each)."""
+    b = mask_bank_bins(masks)
+    out = []
+    for want in bins:
+        idx = np.flatnonzero(b == want)
+        if len(idx):
+            out += [int(i) for i in idx[offset:offset + per]] or [int(idx[-1])]
+    return out
+
+
+def tint_holes(image8: np.ndarray, hole: np.ndarray, colour=(255, 0, 0), alpha: float = 0.5) -> np.ndarray:
+    """A photo with its hole drawn over it: image8 (H,W,3) uint8, hole (H,W) bool -> (H,W,3) uint8."""
+    out = image8.copy()
+    out[hole] = np.rint((1 - alpha) * out[hole] + alpha * np.array(colour, np.float32)).astype(np.uint8)
+    return out

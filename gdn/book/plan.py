@@ -1,0 +1,178 @@
+"""The book's plan: which notebooks ``gdn book`` runs for a profile, with which parameters, after which steps.
+
+Trainings come first, then the experiment notebooks that read their checkpoints. Before anything runs, every
+parameter name is checked against the notebook's ``parameters`` cell (papermill's ``inspect_notebook``): a
+misspelt name is an error naming it and listing the allowed ones.
+"""
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from gdn.book.runs import checkpoint, run_dir
+
+__all__ = ["BookError", "Step", "TRAININGS", "TRAINING_TITLES", "EVAL_SIZES", "EXPERIMENTS", "plan", "apply_params",
+           "notebook_parameters", "check_parameters"]
+
+
+class BookError(RuntimeError):
+    """A problem with the book's plan, a notebook or the build, with a one-line explanation."""
+
+
+# ---------------------------------------------------------------------------------------------------- plan
+
+# The cpu profile's seven training runs (issue 4); shared where the paper's experiments overlap: Table 2's
+# focal row, Fig. 3's exp(10) and Fig. 6's Det are all the `det` run.
+TRAININGS: dict[str, dict[str, Any]] = {  # each run's config keys on top of the profile (the rest: its defaults)
+    "det": {},  # the paper's method: focal loss, exp(10) weights
+    "det_ce": dict(detector_loss="ce"),
+    "det_bce": dict(detector_loss="bce"),
+    "weight": dict(framework="weight"),
+    "adv": dict(framework="adv"),
+    "det_linear": dict(weight_mapping="linear"),
+    "det_exp_e": dict(exp_base=math.e),
+}
+TRAINING_TITLES = {
+    "det": "Det: focal loss, exp(10) weights (the paper's method)",
+    "det_ce": "Det with the cross-entropy detector loss (Eq. 4)",
+    "det_bce": "Det with the balanced cross-entropy loss (Eq. 5)",
+    "weight": "Weight: hole-weighted L1 (6 / 1)",
+    "adv": "Adv: L1 + scalar adversarial loss",
+    "det_linear": "Det with the linear weight mapping 1 + V",
+    "det_exp_e": "Det with the exponential mapping e^V",
+}
+
+# Evaluation sizes of the experiment notebooks per profile: masks per ratio bin, test images, examples shown,
+# and what the timing notebook measures (the paper's networks at 256 px, except in the smoke book).
+EVAL_SIZES: dict[str, dict[str, Any]] = {
+    "smoke": dict(per_bin=1, n_images=4, app_size=64, bench=dict(quick=True, repeats=1)),
+    "cpu": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3)),
+    "paper": dict(per_bin=100, n_images=0, app_size=256, bench=dict(quick=False, repeats=20)),
+}
+
+# Experiment notebooks: (step = notebook stem, title, training runs it reads, extra parameters).
+EXPERIMENTS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("table1", "Table 1: Det, Weight, Adv and classical inpainting by mask ratio", ("det", "weight", "adv")),
+    ("table2", "Table 2: detector-loss ablation", ("det_ce", "det_bce", "det")),
+    ("frameworks", "Fig. 6: Weight vs Adv vs Det", ("weight", "adv", "det")),
+    ("weight_mapping", "Fig. 3: weight mapping and edge ratios", ("det_linear", "det_exp_e", "det")),
+    ("detector", "Fig. 7: the detector's maps", ("det", "weight", "adv")),
+    ("examples", "Figs. 1, 4, 5: examples", ("det", "weight", "adv")),
+    ("applications", "Fig. 8: applications", ("det",)),
+    ("metrics", "Metric definitions on the same outputs", ("det",)),
+    ("timing", "Inference time", ()),
+]
+
+
+@dataclass
+class Step:
+    """One notebook execution: ``notebooks/<notebook>`` with ``params``, after the steps named in ``deps``.
+
+    ``outputs`` are paths (relative to the work directory) that must exist for the step to be reused, on top
+    of its executed notebook."""
+    name: str
+    notebook: str
+    params: dict[str, Any]
+    deps: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    title: str = ""
+
+
+def plan(profile: str, overrides: Mapping[str, Any] | None = None) -> list[Step]:
+    """The book's steps for ``profile`` in execution order: the seven trainings, then the experiments.
+    ``overrides`` are training config keys for every training run (e.g. ``device``, ``train_data``)."""
+    from gdn.config import PROFILES
+
+    if profile not in PROFILES:
+        raise BookError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    sizes = EVAL_SIZES.get(profile, EVAL_SIZES["cpu"])
+    overrides = dict(overrides or {})
+    device = str(overrides.get("device", "cpu"))
+    steps: list[Step] = []
+    for run, spec in TRAININGS.items():
+        params = {"profile": profile, "run": run, "config": dict(spec)}
+        if overrides:
+            params["overrides"] = dict(overrides)
+        steps.append(Step(f"train_{run}", "train.ipynb", params,
+                          outputs=(checkpoint(profile, run).as_posix(),
+                                   (run_dir(profile, run) / "summary.json").as_posix()),
+                          title=f"Training run {run}: {TRAINING_TITLES[run]}"))
+    for name, title, needs in EXPERIMENTS:
+        if name == "timing":
+            params = {"profile": profile, **sizes["bench"], "device": device}
+        elif name == "applications":
+            params = {"profile": profile, "app_size": sizes["app_size"], "device": device}
+        else:
+            params = {"profile": profile, "per_bin": sizes["per_bin"], "n_images": sizes["n_images"],
+                      "device": device}
+        steps.append(Step(name, f"{name}.ipynb", params, deps=tuple(f"train_{r}" for r in needs), title=title))
+    return steps
+
+
+def apply_params(steps: list[Step], assignments: Sequence[str], notebooks: str | Path = "notebooks") -> None:
+    """``[STEP.]NAME=VALUE`` assignments (VALUE a Python literal, else a string) onto the steps' parameters.
+    ``NAME=VALUE`` without a step applies to every step whose notebook has that parameter."""
+    by_name = {s.name: s for s in steps}
+    for item in assignments:
+        target, sep, text = item.partition("=")
+        if not sep or not target:
+            raise BookError(f"--param expects [STEP.]NAME=VALUE, got {item!r}")
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        step_name, dot, name = target.rpartition(".")
+        if dot:
+            if step_name not in by_name:
+                raise BookError(f"--param {item!r}: no step {step_name!r}; steps: {', '.join(by_name)}")
+            by_name[step_name].params[name] = value
+        else:
+            hits = [s for s in steps if name in notebook_parameters(Path(notebooks) / s.notebook)]
+            if not hits:
+                allowed = sorted({p for s in steps for p in notebook_parameters(Path(notebooks) / s.notebook)})
+                raise BookError(f"--param {item!r}: no notebook has a parameter {name!r}; "
+                                f"allowed parameters: {', '.join(allowed)}")
+            for s in hits:
+                s.params[name] = value
+
+
+# ------------------------------------------------------------------------------------- parameter checking
+
+_INSPECT_CACHE: dict[tuple[str, float], dict[str, Any]] = {}
+
+
+def notebook_parameters(path: str | Path) -> dict[str, Any]:
+    """The parameters cell of a notebook: name -> papermill's inferred info (default, type, help)."""
+    from papermill import inspect_notebook
+
+    path = Path(path)
+    if not path.is_file():
+        raise BookError(f"{path}: notebook not found")
+    key = (str(path.resolve()), path.stat().st_mtime)
+    if key not in _INSPECT_CACHE:
+        params = inspect_notebook(str(path))
+        if not params:
+            raise BookError(f"{path}: no cell tagged 'parameters' (papermill needs one to inject parameters)")
+        _INSPECT_CACHE[key] = params
+    return _INSPECT_CACHE[key]
+
+
+def check_parameters(steps: Sequence[Step], notebooks: str | Path = "notebooks") -> None:
+    """Every parameter of every step must be a name of its notebook's parameters cell; raises ``BookError``
+    naming the step, the notebook, the misspelt names and the allowed ones. Also checks the dependencies."""
+    notebooks = Path(notebooks)
+    seen: set[str] = set()
+    for step in steps:
+        missing = [d for d in step.deps if d not in seen]
+        if missing:
+            raise BookError(f"step {step.name!r} depends on {missing}, which do not run before it")
+        seen.add(step.name)
+        allowed = notebook_parameters(notebooks / step.notebook)
+        unknown = [k for k in step.params if k not in allowed]
+        if unknown:
+            names = ", ".join(repr(k) for k in unknown)
+            raise BookError(f"{notebooks / step.notebook}: unknown parameter{'s' if len(unknown) > 1 else ''} "
+                            f"{names} (step {step.name}); allowed parameters: {', '.join(allowed)}")

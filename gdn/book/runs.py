@@ -1,0 +1,121 @@
+"""The one owner of the run-folder layout: ``runs/<profile>/<run>/`` (training runs: ``last.pt``, ``log.csv``,
+``samples/``, ``summary.json``) and ``figures/<profile>/<name>/`` (what a notebook writes); training a run for the
+book, reading its log and loading it back."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from gdn.device import resolve_device
+
+__all__ = ["RUNS", "FIGURES", "run_dir", "checkpoint", "figures_dir", "train_run", "read_log", "last_samples",
+           "warm_start", "run_summary", "load_run", "test_images"]
+
+
+RUNS = Path("runs")  # training runs, relative to the working directory (the repository for gdn book)
+FIGURES = Path("figures")  # what the notebooks write; $GDN_FIGURES overrides it
+
+
+def run_dir(profile: str, run: str, root: str | Path = RUNS) -> Path:
+    """Where ``gdn book`` keeps a training run: ``runs/<profile>/<run>``."""
+    return Path(root) / profile / run
+
+
+def checkpoint(profile: str, run: str, root: str | Path = RUNS) -> Path:
+    """A run's latest checkpoint: ``runs/<profile>/<run>/last.pt``."""
+    return run_dir(profile, run, root) / "last.pt"
+
+
+def figures_dir(profile: str, name: str, root: str | Path | None = None) -> Path:
+    """Where notebook ``name`` of ``profile`` writes: ``figures/<profile>/<name>`` (``root``, else
+    ``$GDN_FIGURES``, else ``figures`` in the working directory)."""
+    return Path(root or os.environ.get("GDN_FIGURES") or FIGURES) / profile / name
+
+
+def train_run(profile: str, run: str, overrides: Mapping[str, Any], root: str | Path = "runs") -> dict[str, Any]:
+    """Train one run from scratch into ``runs/<profile>/<run>`` and return its config, folder and summary.
+
+    ``gdn book`` only executes a training notebook when its notebook, parameters or code changed, so an old
+    run in that folder is stale: it is deleted first (``gdn.engine.train.train`` refuses to overwrite a run).
+    """
+    from gdn.config import resolve
+    from gdn.engine.train import train
+
+    cfg = resolve(profile, {k: v for k, v in overrides.items() if v is not None})
+    out = run_dir(profile, run, root)
+    if out.exists():
+        shutil.rmtree(out)
+    train(cfg, out, progress=False)
+    summary = json.loads((out / "summary.json").read_text())
+    return {"config": cfg, "out": out, "summary": summary, "log": read_log(out)}
+
+
+def read_log(out: str | Path) -> list[dict[str, float]]:
+    """``log.csv`` of a run as rows of floats (empty cells dropped)."""
+    with open(Path(out) / "log.csv", newline="") as f:
+        return _float_rows(f)
+
+
+def _float_rows(lines) -> list[dict[str, float]]:
+    # CSV lines of a training log (a file or a list of strings) -> rows of floats, empty cells dropped
+    return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(lines)]
+
+
+def last_samples(out: str | Path) -> np.ndarray | None:
+    """The latest sample grid a run saved (``samples/step_*.png``) as (H,W,3) uint8, or None."""
+    from PIL import Image
+
+    grids = sorted((Path(out) / "samples").glob("step_*.png"))
+    return np.asarray(Image.open(grids[-1]).convert("RGB")) if grids else None
+
+
+def warm_start(cfg) -> dict[str, Any] | None:
+    """What a run started from: the JSON beside its ``init`` checkpoint (config, log rows, summary, commit;
+    written by :func:`gdn.engine.checkpoint.pack_generator`) plus ``"path"``, or None for a random start."""
+    from gdn.engine.checkpoint import resolve_init
+
+    if not cfg.init:
+        return None
+    path = resolve_init(cfg.init)
+    meta_path = path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    meta["log"] = _float_rows(meta.get("log_csv", []))
+    meta["path"] = str(path)
+    return meta
+
+
+def run_summary(profile: str, run: str, root: str | Path = "runs") -> dict[str, Any]:
+    """``summary.json`` of a finished run (steps, framework, val_psnr, train_seconds)."""
+    return json.loads((run_dir(profile, run, root) / "summary.json").read_text())
+
+
+def load_run(profile: str, run: str, root: str | Path = "runs", device: str = "cpu"):
+    """(generator method, critic or None, config) of ``runs/<profile>/<run>/last.pt``."""
+    from gdn.engine.checkpoint import build_networks, load_checkpoint
+    from gdn.engine.evaluate import generator_method
+
+    device = resolve_device(device)
+    path = run_dir(profile, run, root) / "last.pt"
+    ckpt = load_checkpoint(path)
+    generator, critic = build_networks(ckpt, path)
+    if critic is not None:
+        critic = critic.to(device).eval()
+    return generator_method(generator, device), critic, ckpt["config"]
+
+
+def test_images(cfg, n_images: int = 0):
+    """The config's test images (built-in test photos or ``test_data``), the first ``n_images`` if > 0."""
+    from torch.utils.data import Subset
+
+    from gdn.engine.train import build_test_images
+
+    images = build_test_images(cfg)
+    if n_images and n_images < len(images):
+        images = Subset(images, range(n_images))
+    return images

@@ -1,0 +1,45 @@
+"""The one setup call of an experiment notebook: after its ``parameters`` cell, a chapter's notebook calls
+:func:`setup` and gets its report (provenance shown), the training runs it reads, the test images, the fixed
+evaluation masks and the sentence that says where its numbers come from."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from torch import nn
+
+from gdn.book.report import Report
+from gdn.book.runs import RUNS, load_run, test_images
+from gdn.book.studies import Method
+from gdn.book.tables import setup_text
+from gdn.config import Config
+from gdn.masks import mask_bank
+
+__all__ = ["Study", "setup"]
+
+
+@dataclass
+class Study:
+    rep: Report
+    cfg: Config  # the config of the runs (their shared size and test data)
+    images: Any  # the test images: a dataset of (3,H,W) float tensors in [0,1]
+    masks: list[np.ndarray]  # the evaluation masks, ``per_bin`` per ratio bin, (H,W) uint8, 1 = hole
+    methods: dict[str, Method] = field(default_factory=dict)  # run -> its generator as f(image, mask) -> pred
+    critics: dict[str, nn.Module | None] = field(default_factory=dict)  # run -> its detector / discriminator
+
+
+def setup(name: str, params: Mapping[str, Any], runs: Sequence[str], runs_root: str | Path = RUNS) -> Study:
+    """Open notebook ``name``'s report with ``params`` (which hold ``profile``, ``per_bin``, ``n_images``,
+    ``mask_seed`` and ``device``), load the training runs ``runs/<profile>/<run>`` and draw the mask bank."""
+    rep = Report(name, params)
+    rep.show_provenance()
+    methods, critics, cfg = {}, {}, None
+    for run in runs:
+        methods[run], critics[run], cfg = load_run(params["profile"], run, runs_root, params.get("device", "cpu"))
+    images = test_images(cfg, params.get("n_images", 0))
+    masks = mask_bank(params["per_bin"], cfg.size, seed=params.get("mask_seed", 0))
+    rep.text("setup", setup_text(params["profile"], cfg, len(images), len(masks), params["per_bin"],
+                                 params.get("mask_seed", 0)))
+    return Study(rep, cfg, images, masks, methods, critics)

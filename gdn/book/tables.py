@@ -1,0 +1,229 @@
+"""The book's tables and generated sentences: values with 95 % intervals, the paper's layouts (Table 1, Table 2,
+the config beside the paper's), and the ordering claims decided by a paired bootstrap (:mod:`gdn.stats`)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from gdn.masks import BIN_LABELS
+from gdn.masks import mask_bank_bins
+
+__all__ = ["auroc_training_text", "warm_start_text", "CONFIG_KEYS", "config_rows", "orderings", "FORMATS",
+           "column_formats", "with_ci", "metric_table", "ablation_table", "setup_text", "map_table",
+           "definitions_table"]
+
+
+CONFIG_KEYS = ("framework", "detector_loss", "gamma", "weight_mapping", "exp_base", "hole_weight", "adv_weight",
+               "init", "critic_warmup", "width", "res_blocks", "norm", "size", "batch_size", "steps", "lr", "d_lr",
+               "beta1", "beta2", "seed", "train_data", "augment", "builtin_train", "device", "precision")
+
+
+def config_rows(cfg, keys: Sequence[str] = CONFIG_KEYS) -> list[dict[str, Any]]:
+    """The config keys that define a run, beside the paper's defaults."""
+    from gdn.config import Config
+
+    paper = Config()
+    return [{"key": k, "value": getattr(cfg, k), "paper default": getattr(paper, k)} for k in keys]
+
+
+_CLAIM_UNITS = {"psnr": ("PSNR", "dB", "{:.2f}"), "ssim": ("SSIM", "", "{:.3f}"), "l1": ("l1", "%", "{:.2f}"),
+                "auroc": ("AUROC", "", "{:.3f}"), "edge": ("hole edge ratio", "%", "{:.2f}")}
+
+
+def orderings(scores: Mapping[str, Any], claims: Sequence[tuple[str, str]], metric: str = "psnr", *,
+              source: str = "the paper") -> str:
+    """Generated sentences on orderings: for each ``(better, worse)`` claim, the paired difference of the
+    per-pair scores (``scores[name][metric]`` or ``scores[name]`` itself), its 95 % bootstrap interval and
+    whether the claim holds, reverses or is within noise (:func:`gdn.stats.compare_sentence`)."""
+    from gdn.stats import ordering_sentences
+
+    label, unit, fmt = _CLAIM_UNITS.get(metric, (metric, "", "{:.3f}"))
+    values = {name: v[metric] if isinstance(v, Mapping) else v for name, v in scores.items()}
+    return " ".join(ordering_sentences(values, claims, metric=label, unit=unit, fmt=fmt, source=source))
+
+
+METRIC_NAMES = {"l1": "l1 (%) ↓", "psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "fid": "FID ↓"}
+
+
+FORMATS = {"l1": "{:.2f}", "psnr": "{:.2f}", "ssim": "{:.3f}", "fid": "{:.2f}", "auroc": "{:.3f}"}
+
+
+def column_formats(columns: Sequence[str]) -> dict[str, str]:
+    """Formats for columns named after a metric (``"PSNR (0.1,0.2]"`` -> two decimals, SSIM three)."""
+    out = {}
+    for c in columns:
+        head = str(c).split(" ")[0].lower()
+        if head in FORMATS:
+            out[c] = FORMATS[head]
+    return out
+
+
+def with_ci(row: Mapping[str, Any], metric: str) -> Any:
+    """A cell ``"18.52 ±0.41"``: the mean and half the width of its 95 % bootstrap interval (``metric_lo`` and
+    ``metric_hi`` of an :func:`gdn.evaluation.evaluate` row); the bare value when there is no interval."""
+    value, lo, hi = row.get(metric), row.get(f"{metric}_lo"), row.get(f"{metric}_hi")
+    if value is None or lo is None or hi is None or not all(map(math.isfinite, (value, lo, hi))):
+        return math.nan if value is None else value
+    fmt = FORMATS.get(metric, "{:.3g}")
+    return f"{fmt.format(value)} ±{fmt.format((hi - lo) / 2)}"
+
+
+def metric_table(rows: Sequence[Mapping], metrics: Sequence[str], methods: Sequence[str], *,
+                 paper: Mapping[str, Mapping[str, Sequence[float]]] | None = None) -> list[dict[str, Any]]:
+    """Table 1 layout: one row per (metric, method), one column per bin and ``all``; the paper's rows
+    (metric -> dataset -> six bins) follow ours, labelled ``Paper: Ours (<dataset>)``. The first row counts
+    the masks of each bin."""
+    cell = {(r["method"], r["bin"]): r for r in rows}
+    first = methods[0]
+    out = [{"metric": "masks", "method": "count",
+            **{b: cell[(first, b)]["count"] for b in [*BIN_LABELS, "all"] if (first, b) in cell}}]
+    for metric in metrics:
+        label = METRIC_NAMES.get(metric, metric)
+        for m in methods:
+            row = {"metric": label, "method": m, "_fmt": FORMATS.get(metric)}
+            for b in [*BIN_LABELS, "all"]:
+                r = cell.get((m, b))
+                v = None if r is None else r.get(metric)
+                row[b] = math.nan if v is None else with_ci(r, metric)
+            out.append(row)
+        for dataset, values in (paper or {}).get(metric, {}).items():
+            row = {"metric": label, "method": f"Paper: Ours ({dataset})", "_fmt": FORMATS.get(metric)}
+            row.update(dict(zip(BIN_LABELS, values)))
+            row["all"] = None
+            out.append(row)
+    return out
+
+
+def ablation_table(rows: Sequence[Mapping], methods: Mapping[str, str],
+                   paper: Mapping[str, Mapping[str, Sequence[float]]] | None = None) -> list[dict[str, Any]]:
+    """Table 2 layout: one row per detector loss, PSNR and SSIM per bin; ``methods`` maps our method names
+    to the paper's keys (``"ce"``, ``"bce"``, ``"focal"``); the paper's rows follow."""
+    cell = {(r["method"], r["bin"]): r for r in rows}
+    out = []
+    for name in methods:
+        row: dict[str, Any] = {"loss": name}
+        for b in [*BIN_LABELS, "all"]:
+            r = cell.get((name, b), {})
+            row[f"PSNR {b}"] = with_ci(r, "psnr") if r else math.nan
+            row[f"SSIM {b}"] = with_ci(r, "ssim") if r else math.nan
+        out.append(row)
+    for name, key in methods.items():
+        if paper and key in paper:
+            row = {"loss": f"Paper: {name} (CelebA-HQ)"}
+            for i, b in enumerate(BIN_LABELS):
+                row[f"PSNR {b}"] = paper[key]["psnr"][i]
+                row[f"SSIM {b}"] = paper[key]["ssim"][i]
+            row["PSNR all"] = row["SSIM all"] = None
+            out.append(row)
+    return out
+
+
+def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mask_seed: int) -> str:
+    """One sentence that says which profile, data and budget produced a page's numbers."""
+    from gdn.data import TEST_PHOTOS, TRAIN_PHOTOS
+
+    if cfg.train_data == "builtin":
+        train = (f"random {cfg.size} x {cfg.size} crops of {len(TRAIN_PHOTOS)} built-in photos (scikit-image's "
+                 f"and matplotlib's)")
+    else:
+        train = f"{cfg.train_data} at {cfg.size} x {cfg.size}"
+    if cfg.test_data == "builtin":
+        test = f"{n_images} crops of the {len(TEST_PHOTOS)} built-in test photos ({', '.join(TEST_PHOTOS)})"
+    else:
+        test = f"{n_images} images of {cfg.test_data}"
+    steps = f"{cfg.steps} generator steps" if cfg.steps else f"{cfg.epochs} epochs"
+    start = f" from the warm start {cfg.init}" if cfg.init else ""
+    if cfg.critic_warmup or cfg.critic_cooldown:
+        start += (f" (Det and Adv also train their critic alone for {cfg.critic_warmup} steps before and "
+                  f"{cfg.critic_cooldown} after)")
+    comparable = ("" if cfg.train_data != "builtin" and cfg.size == 256 else
+                  " The paper trains 100 epochs at 256 x 256 on CelebA-HQ, Places2 and Paris StreetView and "
+                  "tests on 12k masks, so these numbers are not comparable with its tables in absolute terms; "
+                  "compare the trends.")
+    norm = "" if cfg.norm == "instance" else ", no instance norm"
+    return (f"Profile {profile}: generator width {cfg.width} with {cfg.res_blocks} residual blocks{norm}, trained for "
+            f"{steps} of batch {cfg.batch_size} on {train}{start}; evaluated on {test} with {n_masks} free-form masks "
+            f"({per_bin} per mask-ratio bin, seed {mask_seed}).{comparable}")
+
+
+def map_table(study: Mapping[str, Mapping[str, Any]], masks: Sequence[np.ndarray]) -> list[dict[str, Any]]:
+    """Rows of :func:`map_study`: mean AUROC (and its spread), mean V in and out of the holes, AUROC per bin."""
+    from gdn.stats import bootstrap_mean, format_ci
+
+    b = mask_bank_bins(masks)
+    rows = []
+    for name, s in study.items():
+        row = {"detector input": name, "AUROC": float(np.nanmean(s["auroc"])),
+               "AUROC 95 % interval": format_ci(bootstrap_mean(s["auroc"]), "{:.3f}"),
+               "AUROC std": float(np.nanstd(s["auroc"])), "mean V in holes": float(np.nanmean(s["v_hole"])),
+               "mean V outside": float(np.nanmean(s["v_valid"]))}
+        for i, label in enumerate(BIN_LABELS):
+            sel = s["auroc"][b == i]
+            row[f"AUROC {label}"] = float(np.nanmean(sel)) if len(sel) else math.nan
+        rows.append(row)
+    return rows
+
+
+def definitions_table(per_image: Mapping[str, np.ndarray], masks: Sequence[np.ndarray]) -> list[dict[str, Any]]:
+    """One row per definition: mean per bin and over all masks, and the change against our definition of
+    the same quantity in the same unit (l1 in %, PSNR in dB, SSIM)."""
+    b = mask_bank_bins(masks)
+    ours = {"l1 (%)": "l1 (%), composite [ours]", "PSNR": "PSNR (dB), composite RGB [ours]",
+            "SSIM": "SSIM, Gaussian 11, sigma 1.5, RGB [ours]"}
+    rows = []
+    for label, values in per_image.items():
+        finite = np.where(np.isfinite(values), values, np.nan)
+        row: dict[str, Any] = {"definition": label}
+        for i, bin_label in enumerate(BIN_LABELS):
+            sel = finite[b == i]
+            row[bin_label] = float(np.nanmean(sel)) if len(sel) else math.nan
+        row["all"] = float(np.nanmean(finite))
+        base = next((ours[p] for p in ours if label.startswith(p)), None)
+        row["change vs ours (all)"] = (None if base is None or base == label else
+                                       row["all"] - float(np.nanmean(np.where(np.isfinite(per_image[base]),
+                                                                              per_image[base], np.nan))))
+        row["_fmt"] = "{:.4f}" if label.startswith(("SSIM", "l1 relative")) else "{:.2f}"
+        rows.append(row)
+    return rows
+
+
+def auroc_training_text(logs: Mapping[str, Sequence[Mapping[str, float]]], cfg) -> str:
+    """What the validation-AUROC curves of the Det runs show (Fig. 7): the det run's AUROC after the detector's
+    head start, while both networks train and in the cool-down, then every run's final value."""
+    curve = [(r["step"], r["val_auroc"]) for r in logs.get("det", []) if "val_auroc" in r]
+    if not curve:
+        return "This profile logs no validation AUROC during training (eval_every = 0)."
+    warmup = cfg.critic_warmup
+    joint_end = warmup + cfg.steps  # the generator trains in (warmup, joint_end]; then the cool-down
+    before = [a for s, a in curve if s <= warmup]
+    joint = [a for s, a in curve if warmup < s <= joint_end]
+    cool = [a for s, a in curve if s > joint_end]
+    if before and warmup:
+        text = (f"In the det run the detector's validation AUROC went from {curve[0][1]:.2f} at step "
+                f"{curve[0][0]:.0f} to {before[-1]:.2f} at the end of its {warmup}-step head start")
+    else:
+        text = f"In the det run the detector's validation AUROC started at {curve[0][1]:.2f}"
+    if joint:
+        text += (f"; while both networks trained it ranged from {min(joint):.2f} to {max(joint):.2f} and ended at "
+                 f"{joint[-1]:.2f}")
+    if cool:
+        text += (f"; in the {cfg.critic_cooldown}-step cool-down against the final generator it ranged from "
+                 f"{min(cool):.2f} to {max(cool):.2f} and ended at {cool[-1]:.2f}")
+    every = int(curve[1][0] - curve[0][0]) if len(curve) > 1 else 0
+    text += f" (validation batch of the training run, evaluated every {every} steps)."
+    finals = {run: [r["val_auroc"] for r in rows if "val_auroc" in r] for run, rows in logs.items()}
+    finals = {run: v[-1] for run, v in finals.items() if v}
+    if finals:
+        text += " Final validation AUROC per Det run: " + ", ".join(f"{run} {v:.2f}" for run, v in finals.items()) + "."
+    return text
+
+
+def warm_start_text(meta: Mapping[str, Any] | None, cfg) -> str:
+    """Where a run started (the Training chapter): random weights, or the warm start's steps, time and commit."""
+    if meta is None:
+        return f"this run started from random weights (seed {cfg.seed})."
+    s = meta.get("summary", {})
+    return (f"{meta.get('step')} steps, {s.get('train_seconds', float('nan')):.0f} s of training, final validation "
+            f"PSNR {s.get('val_psnr', float('nan')):.2f} dB; trained at commit {meta.get('git_commit') or 'unknown'}.")

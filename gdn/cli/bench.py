@@ -1,0 +1,78 @@
+"""``gdn bench [--device cpu|cuda] [--size 256] [--precision fp32|bf16|both] [--json OUT] [--quick]``."""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+
+
+def _batches(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"batch sizes must be positive, got {text!r}")
+    return values
+
+
+def _finite(obj: Any) -> Any:
+    # JSON has no NaN/inf: write them as null
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gdn bench", description="Speed and memory of the paper's networks on this "
+                                "machine: latency, throughput, a training step, and each row's share of the "
+                                "measured matrix-multiply peak.")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--size", type=int, default=None, help="image size in px (default 256; 32 with --quick)")
+    p.add_argument("--width", type=int, default=None, help="generator width (default 64, the paper's)")
+    p.add_argument("--res-blocks", type=int, default=None, help="generator residual blocks (default 8)")
+    p.add_argument("--precision", choices=("fp32", "bf16", "both"), default="both",
+                   help="fp32, bf16 autocast, or both (default)")
+    p.add_argument("--batches", type=_batches, default=None,
+                   help="inference batch sizes, comma-separated (default 1,2,4,8)")
+    p.add_argument("--train-batch", type=int, default=None,
+                   help="batch of the timed training step (default 8 on cuda, 2 on cpu)")
+    p.add_argument("--repeats", type=int, default=None, help="timed calls per measurement (default 20 cuda, 5 cpu)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads for the run (default: all cores)")
+    p.add_argument("--channels-last", action="store_true", help="channels_last models and inputs")
+    p.add_argument("--force-bf16", action="store_true", help="run bf16 even on a CPU without native bf16 (very slow)")
+    p.add_argument("--json", metavar="OUT", default=None, help="also write the result (and machine info) here")
+    p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
+                   help="onnx: also time the networks exported to ONNX with onnxruntime (CPU, fp32), "
+                        "beside PyTorch (needs the onnx extra)")
+    p.add_argument("--quick", action="store_true", help="tiny smoke run (32 px, width 8, 1 repeat)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    from pathlib import Path
+
+    from gdn.device import resolve_device
+    from gdn.engine.bench import format_bench, machine_info, run_bench
+    from gdn.files import write_json
+
+    device = resolve_device(args.device)  # fail fast, before any work
+    result = run_bench(device=device, size=args.size, width=args.width, res_blocks=args.res_blocks,
+                       precision=args.precision, batches=args.batches, train_batch=args.train_batch,
+                       repeats=args.repeats, quick=args.quick, channels_last=args.channels_last,
+                       force_bf16=args.force_bf16, progress=not args.quiet, threads=args.threads,
+                       backend=args.backend)
+    print(format_bench(result))
+    if args.json:
+        result.setdefault("machine", machine_info(device))
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        write_json(args.json, _finite(result), allow_nan=False)
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0

@@ -1,0 +1,38 @@
+"""``gdn book [--profile P] [--param STEP.NAME=VALUE ...] [--list] [key=value ...]``."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from gdn.config import parse_overrides
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="gdn book", description="Run the book's notebooks (papermill, reusing "
+                                "unchanged runs) and build it with jupyter-book into WORKDIR/_build/html.")
+    p.add_argument("--profile", default="cpu", help="smoke | cpu | paper (default: cpu)")
+    p.add_argument("--workdir", help="build in this folder (copies _config.yml, _toc.yml, book/, notebooks/ "
+                                     "there; runs/ and figures/ land there); default: the repository root")
+    p.add_argument("--param", "-p", action="append", default=[], metavar="[STEP.]NAME=VALUE",
+                   help="set a notebook parameter (checked against its parameters cell), e.g. table1.per_bin=32")
+    p.add_argument("--force", action="store_true", help="re-run every notebook")
+    p.add_argument("--no-build", action="store_true", help="run the notebooks but do not build the HTML")
+    p.add_argument("--list", action="store_true", help="print the plan (steps, parameters) and exit")
+    p.add_argument("overrides", nargs="*", metavar="key=value",
+                   help="training config keys for every training run, e.g. device=cuda train_data=/data")
+    args = p.parse_args(argv)
+    from gdn.book.runner import apply_params, check_parameters, plan, run_book, source_root
+
+    overrides = parse_overrides(args.overrides)
+    if args.list:
+        notebooks = source_root() / "notebooks"
+        steps = plan(args.profile, overrides)
+        apply_params(steps, args.param, notebooks)
+        check_parameters(steps, notebooks)
+        for s in steps:
+            deps = f"  after {', '.join(s.deps)}" if s.deps else ""
+            print(f"{s.name:16s} notebooks/{s.notebook:22s} {json.dumps(s.params, default=str)}{deps}")
+        return 0
+    run_book(args.profile, workdir=args.workdir, params=args.param, overrides=overrides, force=args.force,
+             build=not args.no_build)
+    return 0

@@ -1,0 +1,58 @@
+"""``gdn inpaint IMAGE MASK -o OUT (--checkpoint CKPT | --model DIR [--backend onnx]) [--artifact-map MAP]``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gdn.cli import fail
+from gdn.device import PRECISIONS
+
+BACKENDS = ("torch", "onnx")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gdn inpaint",
+                                description="Fill the holes of IMAGE marked by MASK with a trained gdn generator.")
+    p.add_argument("image", metavar="IMAGE", help="photo to inpaint (any size; gray, RGB, RGBA; 8 or 16 bit)")
+    p.add_argument("mask", metavar="MASK",
+                   help="same size as IMAGE; white (>= 128 in 8-bit, luminance of colour masks) = hole")
+    p.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="result, written in IMAGE's mode (.png .jpg .bmp .tif .webp; 16-bit needs .png/.tif)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", metavar="CKPT", help="a gdn checkpoint (.pt), run with PyTorch")
+    source.add_argument("--model", metavar="DIR", help="a folder written by gdn export, run with onnxruntime")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="torch (with --checkpoint) or onnx (with --model); the default follows the source")
+    p.add_argument("--artifact-map", metavar="MAP.png", default=None,
+                   help="also write the detector's valuation of the result, jet colours (det checkpoints)")
+    p.add_argument("--invert-mask", action="store_true", help="black = hole in MASK")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS, help="autocast precision (default fp32)")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """0; 2 with one line on stderr for bad input; 1 when the machine fails (disk full, out of GPU memory)."""
+    args = parser().parse_args(argv)
+    from gdn.engine.checkpoint import CheckpointError
+    from gdn.engine.inference import inpaint_file
+    from gdn.imageio import InputError
+
+    backend = args.backend or ("onnx" if args.model else "torch")
+    try:
+        if backend == "onnx" and not args.model:
+            raise InputError(f"{args.checkpoint}: --backend onnx runs an exported model; write one with gdn export "
+                             f"--checkpoint {args.checkpoint} -o DIR, then pass --model DIR")
+        if backend == "torch" and args.model:
+            raise InputError(f"{args.model}: --model is an ONNX export; run it with --backend onnx")
+        summary = inpaint_file(args.image, args.mask, args.output, model=args.checkpoint or args.model,
+                               backend=backend, artifact_map=args.artifact_map, invert_mask=args.invert_mask,
+                               device=args.device, precision=args.precision)
+    except (ValueError, CheckpointError) as e:  # InputError, ExportError, a broken checkpoint: the user's input
+        print(fail("inpaint", e), file=sys.stderr)
+        return 2
+    except (OSError, RuntimeError, MemoryError) as e:
+        print(fail("inpaint", f"{type(e).__name__}: {e}"), file=sys.stderr)
+        return 1
+    print(summary)
+    return 0

@@ -1,0 +1,63 @@
+"""The one device and precision helper: which device a name means, and the autocast of a precision.
+
+Every part of the package that runs networks (training, evaluation, inference, bench, the notebooks) asks
+here, so ``"auto"`` means the same everywhere and a missing GPU gives the same one-line error.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+__all__ = ["DeviceError", "PRECISIONS", "resolve_device", "autocast", "sync"]
+
+PRECISIONS = ("fp32", "bf16", "fp16")  # fp32, or autocast to bfloat16 / float16
+
+
+class DeviceError(ValueError):
+    """A device name that is not a device, or names one this machine does not have."""
+
+
+def _mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """``"auto"``: the first CUDA GPU, else Apple's MPS, else the CPU; otherwise ``name`` checked to exist."""
+    if isinstance(name, str) and name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if _mps_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        raise DeviceError(f"unknown device {str(name)!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device {str(name)!r}: CUDA is not available on this machine (no GPU or a "
+                              f"CPU-only torch build); use cpu")
+        index = dev.index if dev.index is not None else torch.cuda.current_device()
+        if index >= torch.cuda.device_count():
+            raise DeviceError(f"device {str(name)!r}: only {torch.cuda.device_count()} CUDA device(s) exist")
+        return torch.device("cuda", index)
+    if dev.type == "mps" and not _mps_available():
+        raise DeviceError(f"device {str(name)!r}: MPS is not available on this machine")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise DeviceError(f"device {str(name)!r} is not supported; use auto, cpu, cuda, cuda:N or mps")
+    return dev
+
+
+def autocast(device: torch.device | str, precision: str = "fp32"):
+    """The context a forward pass runs in: nothing for fp32, autocast to bf16 or fp16 otherwise."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(torch.device(device).type, dtype=dtype)
+
+
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (timings); a no-op on the CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
