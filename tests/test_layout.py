@@ -2,6 +2,7 @@
 imports that run one way, and a wheel that works outside the checkout."""
 import ast
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -86,10 +87,14 @@ def test_imports_run_one_way():
 
 @pytest.mark.slow
 def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path):
-    dist, target, work = tmp_path / "dist", tmp_path / "site", tmp_path / "work"
+    src, dist, target, work = tmp_path / "src", tmp_path / "dist", tmp_path / "site", tmp_path / "work"
     work.mkdir()
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):  # a copy: building writes build/ and *.egg-info beside the sources
+        shutil.copy2(ROOT / name, src / name)
+    shutil.copytree(PACKAGE, src / "gdn", ignore=shutil.ignore_patterns("__pycache__"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run(pip + ["wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(ROOT)], check=True,
+    subprocess.run(pip + ["wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(src)], check=True,
                    cwd=tmp_path, capture_output=True)
     (wheel,) = dist.glob("gdn-*.whl")
     subprocess.run(pip + ["install", "--no-deps", "--target", str(target), str(wheel)], check=True,
