@@ -276,19 +276,12 @@ def test_cli_keeps_the_input_mode(ckpts, tmp_path, kind):
 
 
 BAD = {  # case: (what to break, the file the message must name)
-    "size mismatch": ("mask", "mask.png"),
-    "empty mask": ("mask", "mask.png"),
-    "all-hole mask": ("mask", "mask.png"),
-    "junk image": ("image", "img.png"),
-    "truncated image": ("image", "img.png"),
-    "junk mask": ("mask", "mask.png"),
+    **{case: ("mask", "mask.png") for case in ("size mismatch", "empty mask", "all-hole mask", "junk mask")},
+    **{case: ("image", "img.png") for case in ("junk image", "truncated image")},
     "missing image": ("image", "nope.png"),
-    "missing checkpoint": ("ckpt", "none.pt"),
-    "truncated checkpoint": ("ckpt", "trunc.pt"),
-    "wrong architecture": ("ckpt", "wrong.pt"),
-    "output folder missing": ("out", "out.png"),
-    "unsupported output format": ("out", "out.xyz"),
-    "artifact map without detector": ("ckpt", "weight.pt"),
+    "missing checkpoint": ("ckpt", "none.pt"), "truncated checkpoint": ("ckpt", "trunc.pt"),
+    "wrong architecture": ("ckpt", "wrong.pt"), "artifact map without detector": ("ckpt", "weight.pt"),
+    "output folder missing": ("out", "out.png"), "unsupported output format": ("out", "out.xyz"),
 }
 
 

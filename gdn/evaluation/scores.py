@@ -57,33 +57,21 @@ def composite(pred, image, mask):
 
 def as_batch(x) -> tuple[torch.Tensor, bool]:
     """Any accepted image input -> (float64 tensor (B,C,H,W) in [0,1], was-it-a-batch)."""
-    if isinstance(x, torch.Tensor):
-        t = x.detach().cpu()
-        if t.ndim == 2:  # (H,W) gray
-            t, batched = t[None, None], False
-        elif t.ndim == 3:  # (C,H,W)
-            t, batched = t[None], False
-        elif t.ndim == 4:
-            batched = True
-        else:
-            raise ValueError(f"expected a (C,H,W) or (B,C,H,W) tensor, got shape {tuple(x.shape)}")
-        is_u8 = t.dtype == torch.uint8
-    else:
-        a = np.asarray(x)
-        if a.ndim == 2:  # (H,W) gray
-            a, batched = a[None, ..., None], False
-        elif a.ndim == 3:  # (H,W,C)
-            a, batched = a[None], False
-        elif a.ndim == 4:
-            batched = True
-        else:
-            raise ValueError(f"expected an (H,W,C) or (B,H,W,C) array, got shape {a.shape}")
-        is_u8 = a.dtype == np.uint8
-        t = torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2)
+    tensor = isinstance(x, torch.Tensor)
+    t = x.detach().cpu() if tensor else torch.from_numpy(np.ascontiguousarray(np.asarray(x)))
+    batched = t.ndim == 4
+    if t.ndim == 2:  # (H,W) gray
+        t = t[None, None] if tensor else t[None, ..., None]
+    elif t.ndim == 3:  # (C,H,W) tensor, (H,W,C) array
+        t = t[None]
+    elif not batched:
+        shapes = "a (C,H,W) or (B,C,H,W) tensor" if tensor else "an (H,W,C) or (B,H,W,C) array"
+        raise ValueError(f"expected {shapes}, got shape {tuple(x.shape)}")
+    if not tensor:
+        t = t.permute(0, 3, 1, 2)  # channels last -> first
+    is_u8 = t.dtype == torch.uint8
     t = t.to(torch.float64)
-    if is_u8:
-        t = t / 255.0
-    return t, batched
+    return (t / 255.0 if is_u8 else t), batched
 
 
 def _pair(a, b) -> tuple[torch.Tensor, torch.Tensor, bool]:
