@@ -13,7 +13,7 @@ from gdn.networks import Detector, Discriminator, Generator
 from gdn.version import __version__
 
 __all__ = ["Config", "resolve", "Generator", "Detector", "Discriminator", "detector_loss", "weight_map",
-           "weighted_l1", "Inpainter"]
+           "weighted_l1", "Inpainter", "__version__"]
 
 
 def __getattr__(name):

@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 __all__ = ["LEVEL", "N_BOOT", "bootstrap_mean", "paired_difference", "verdict", "compare_sentence",
-           "ordering_sentences", "format_ci", "seed_interval"]
+           "ordering_sentences", "format_ci"]
 
 LEVEL = 0.95  # two-sided confidence level of every interval in the book
 N_BOOT = 2000  # bootstrap resamples: the percentiles are stable to about 0.01 dB at this count
@@ -61,18 +61,6 @@ def paired_difference(a, b, *, n_boot: int = N_BOOT, level: float = LEVEL, seed:
     if a.shape != b.shape:
         raise ValueError(f"paired scores differ in length: {a.shape[0]} vs {b.shape[0]}")
     return bootstrap_mean(a - b, n_boot=n_boot, level=level, seed=seed)
-
-
-def seed_interval(values, level: float = LEVEL) -> dict[str, float]:
-    """Mean over a few seeds and its Student-t interval (for quantities that vary by seed, not by image)."""
-    from scipy import stats
-
-    v = _finite(values)
-    n = len(v)
-    if n < 2:
-        return {"mean": float(v.mean()) if n else math.nan, "lo": math.nan, "hi": math.nan, "n": n}
-    half = stats.t.ppf((1 + level) / 2, n - 1) * v.std(ddof=1) / math.sqrt(n)
-    return {"mean": float(v.mean()), "lo": float(v.mean() - half), "hi": float(v.mean() + half), "n": n}
 
 
 def verdict(diff: Mapping[str, float]) -> str:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gdn.stats import (bootstrap_mean, compare_sentence, format_ci, ordering_sentences, paired_difference,
-                       seed_interval, verdict)
+                       verdict)
 
 
 def test_bootstrap_interval_covers_the_mean_and_shrinks_with_more_pairs():
@@ -52,6 +52,3 @@ def test_sentences_state_the_verdict_from_the_numbers():
     assert "reverses: Focal is higher" in rev and rev.startswith("CE - Focal: -0.30 [-0.50, -0.10] dB PSNR")
 
 
-def test_seed_interval_uses_student_t():
-    s = seed_interval([1.0, 2.0, 3.0])
-    assert s["mean"] == 2.0 and s["hi"] - 2.0 == pytest.approx(4.303 * 1.0 / math.sqrt(3), rel=1e-3)
