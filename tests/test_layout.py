@@ -122,3 +122,16 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     out = np.asarray(Image.open(work / "out.png"))
     assert np.array_equal(out[hole == 0], np.asarray(Image.open(work / "photo.png"))[hole == 0])
     assert "--checkpoint" in run("demo", "--help")
+
+
+def test_every_import_of_a_gdn_name_resolves():
+    # imports inside functions run late (the first call), so a name moved to another module is caught here
+    import importlib
+    missing = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("gdn"):
+                module = importlib.import_module(node.module)
+                missing += [f"{name}: {node.module}.{a.name}" for a in node.names if not hasattr(module, a.name)
+                            and f"{node.module}.{a.name}" not in _modules()]
+    assert missing == []

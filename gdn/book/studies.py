@@ -28,7 +28,7 @@ FID_MISSING = "n/a: Inception weights not present"
 
 def fid_status() -> str | None:
     """None when FID can be computed (the Inception weights are in the torch hub cache), else why not."""
-    from gdn.evaluation.scores import fid_weights_path
+    from gdn.evaluation.frechet import fid_weights_path
 
     return None if fid_weights_path().is_file() else FID_MISSING
 
@@ -37,7 +37,7 @@ def evaluate_runs(methods: Mapping[str, Method], images, masks, *, fid: bool = F
                   batch_size: int = 8, per_image: dict | None = None) -> list[dict]:
     """:func:`gdn.evaluation.evaluate` of several methods (name -> ``f(image, mask) -> pred``), no progress bar.
     ``per_image`` (a dict) receives each method's per-pair scores for :func:`orderings`."""
-    from gdn.evaluation.scores import evaluate
+    from gdn.evaluation.protocol import evaluate
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
