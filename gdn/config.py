@@ -37,6 +37,8 @@ class Config:
     critic_warmup: int = 0  # critic-only steps before the generator's `steps` (a head start for the detector)
     critic_steps: int = 1  # critic updates per generator step once both train (1: the paper's simultaneous update)
     critic_cooldown: int = 0  # critic-only steps after the generator's last step (the map then answers the final G)
+    critic_corrupt: float = 0.0  # Det: weight of an extra detector loss on the corrupted input (white holes) of
+    #                              that share of each batch; 0 = the paper (the detector sees only G's output)
     # -- networks (Sec. 3.3) --
     width: int = 64  # generator channels of the first layer; 64 is the paper's network (10,779,328 parameters)
     res_blocks: int = 8  # residual blocks in the generator
@@ -178,6 +180,8 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"config key {key!r} must be one of {allowed}, got {getattr(cfg, key)!r}")
     if cfg.size % 4:
         raise ConfigError(f"size must be a multiple of 4 (two stride-2 stages), got {cfg.size}")
+    if not 0 <= cfg.critic_corrupt <= 1:
+        raise ConfigError(f"critic_corrupt must be in [0, 1], got {cfg.critic_corrupt}")
     if cfg.weight_mapping == "exp" and not cfg.exp_base > 1:
         raise ConfigError(f"exp_base must be > 1, got {cfg.exp_base}")
     for key in ("width", "critic_width", "critic_steps", "batch_size", "size", "log_every", "sample_every", "save_every",

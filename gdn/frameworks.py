@@ -18,7 +18,7 @@ from gdn.config import Config
 from gdn.device import autocast
 from gdn.losses import (adversarial_d_loss, adversarial_g_loss, detector_loss, hole_weighted_l1, weight_map,
                      weighted_l1)
-from gdn.networks import Detector, Discriminator, Generator
+from gdn.networks import Detector, Discriminator, Generator, corrupt
 
 __all__ = ["FRAMEWORKS", "Framework", "build_critic"]
 
@@ -73,6 +73,11 @@ class Framework(nn.Module):
         elif cfg.framework == "det":
             prob = self.critic(pred)  # (B,1,H,W) valuation V; on I_out, never on I_gt (official code)
             out["loss_d"] = detector_loss(prob.float(), mask, cfg.detector_loss, cfg.gamma)
+            if cfg.critic_corrupt > 0:  # not in the paper: the detector also learns that white holes are holes
+                k = max(1, round(cfg.critic_corrupt * len(image)))
+                seen = corrupt(image[:k], mask[:k])  # (k,3,H,W): G's input, holes white (Sec. 3.1)
+                extra = detector_loss(self.critic(seen).float(), mask[:k], cfg.detector_loss, cfg.gamma)
+                out["loss_d"] = out["loss_d"] + cfg.critic_corrupt * extra
             weight = weight_map(prob.float(), cfg.weight_mapping, cfg.exp_base)  # not detached: Eq. 8
             out["loss_g"] = weighted_l1(pred.float(), image, weight)
             out["prob"] = prob

@@ -88,3 +88,18 @@ def test_weight_framework_ignores_the_warmup_flag(batch):
     before = [p.detach().clone() for p in fw.generator.parameters()]
     fw.step(batch, train_generator=False)
     assert any(not torch.equal(a, p) for a, p in zip(before, fw.generator.parameters()))
+
+
+def test_critic_corrupt_adds_the_detector_loss_on_white_holes_and_leaves_the_generator_alone(batch):
+    from gdn.losses import detector_loss
+    from gdn.networks import corrupt
+
+    plain, extra = _framework("det"), _framework("det", critic_corrupt=0.5)
+    image, mask = batch["image"], batch["mask"]
+    a, b = plain.losses(image, mask), extra.losses(image, mask)
+    k = max(1, round(0.5 * len(image)))
+    white = detector_loss(plain.critic(corrupt(image[:k], mask[:k])), mask[:k], "focal", 2.0)
+    assert torch.allclose(b["loss_d"], a["loss_d"] + 0.5 * white, rtol=1e-6)
+    assert torch.equal(b["loss_g"], a["loss_g"])
+    with pytest.raises(ValueError, match="critic_corrupt"):
+        _framework("det", critic_corrupt=1.5)
