@@ -14,7 +14,7 @@ import torch
 
 from gdn.evaluation.scores import auroc
 from gdn.device import resolve_device
-from gdn.evaluation.protocol import Method
+from gdn.evaluation.protocol import Method, item_image
 
 __all__ = ["to8", "Method", "FID_MISSING", "fid_status", "evaluate_runs", "batch", "predict", "composite_batch",
            "edge_ratio", "detector_maps", "summarise_maps", "metric_definitions", "edge_study", "map_study",
@@ -49,15 +49,9 @@ def batch(images, masks: Sequence[np.ndarray], indices: Sequence[int]) -> tuple[
     """Mask ``k`` with image ``k % len(images)`` (the pairing of :func:`gdn.evaluation.evaluate`) for ``indices``:
     image (B,3,H,W) float, mask (B,1,H,W) float."""
     n = len(images)
-    image = torch.stack([_image(images[k % n]) for k in indices])
+    image = torch.stack([item_image(images[k % n]) for k in indices])
     mask = torch.stack([torch.from_numpy(np.asarray(masks[k]) > 0.5) for k in indices])[:, None].float()
     return image, mask
-
-
-def _image(item) -> torch.Tensor:
-    if isinstance(item, Mapping):
-        item = item["image"]
-    return torch.as_tensor(item).float()
 
 
 def predict(method: Method, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

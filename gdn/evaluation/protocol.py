@@ -19,12 +19,13 @@ from gdn.evaluation.frechet import features, fid_from_features, resolve_fid_mode
 from gdn.masks import BIN_LABELS, hole_ratio, ratio_bin
 from gdn.evaluation.scores import as_batch, composite, l1, psnr, ssim, to_uint8
 
-__all__ = ["Method", "evaluate", "ROW_KEYS", "rows_to_csv", "rows_to_json", "format_table"]
+__all__ = ["Method", "item_image", "evaluate", "ROW_KEYS", "rows_to_csv", "rows_to_json", "format_table"]
 
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def _item_image(item) -> torch.Tensor:
+def item_image(item) -> torch.Tensor:
+    """A dataset item (a tensor, an array, a ``{"image": ...}`` dict or an ``(image, ...)`` tuple) as (3,H,W) float."""
     if isinstance(item, Mapping):
         item = item["image"]
     elif isinstance(item, (tuple, list)):
@@ -80,7 +81,7 @@ def evaluate(methods: Mapping[str, Method], images: Sequence, masks: Sequence, *
     starts = range(0, n_mask, batch_size)
     for start in tqdm(starts, desc="evaluate", disable=not progress):
         idx = range(start, min(start + batch_size, n_mask))
-        image = torch.stack([_item_image(images[k % n_img]) for k in idx])  # (b,3,H,W) float32
+        image = torch.stack([item_image(images[k % n_img]) for k in idx])  # (b,3,H,W) float32
         mask = torch.stack([torch.from_numpy(mask_arrays[k]) for k in idx])[:, None].float()  # (b,1,H,W)
         if image.shape[-2:] != mask.shape[-2:]:
             raise ValueError(f"masks {tuple(mask.shape[-2:])} and images {tuple(image.shape[-2:])} differ in size")
