@@ -1,6 +1,8 @@
 """The book's machinery: what ``gdn book`` runs and what its notebooks call.
 
-``runner`` (plan the notebooks, run them with papermill, reuse what is current, build the Jupyter Book),
-``report`` (the one writer of figures and tables, with parameters, commit and run time beside them), ``runs``
-(the one owner of the ``runs/<profile>/<run>`` layout), and one module per kind of output the chapters share.
+``plan`` (which notebooks run, with which parameters, after which steps), ``runner`` (papermill, reusing what is
+current), ``build`` (the work directory, offline MathJax, ``jupyter-book build``), ``report`` (the one writer of
+figures and tables, with parameters, commit and run time beside them), ``runs`` (the one owner of the
+``runs/<profile>/<run>`` and ``figures/<profile>/<name>`` layout), ``study`` (a notebook's one setup call), and
+what the chapters compute and draw: ``studies``, ``tables``, ``figures`` and ``damage``.
 """

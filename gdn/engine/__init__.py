@@ -1,6 +1,7 @@
 """The engine: everything that runs the method on a machine.
 
-``device`` (one device and precision helper), ``checkpoint`` (save, load, build networks), ``train`` (the
-resumable training loop), ``evaluate`` (``gdn evaluate``: checkpoints scored by :func:`gdn.evaluation.evaluate`),
-``inference`` (:class:`Inpainter`, any image size), ``export`` (ONNX) and ``bench`` (speed and memory).
+``checkpoint`` (save, load, build networks), ``train`` (the resumable, distributed training loop), ``evaluate``
+(``gdn evaluate``: checkpoints scored by :func:`gdn.evaluation.evaluate`), ``inference`` (:class:`Inpainter`,
+any image size) with ``windows`` (where a large photo is cut), ``export`` (ONNX) and ``bench`` with ``probes``
+(speed, memory, FLOPs and the machine's peak). Devices and precisions come from :mod:`gdn.device`.
 """
