@@ -17,7 +17,7 @@ from torch import nn
 from gdn.config import Config
 from gdn.device import autocast
 from gdn.losses import (adversarial_d_loss, adversarial_g_loss, detector_loss, hole_weighted_l1, weight_map,
-                     weighted_l1)
+                        weighted_l1)
 from gdn.networks import Detector, Discriminator, Generator, corrupt
 
 __all__ = ["FRAMEWORKS", "Framework", "build_critic"]

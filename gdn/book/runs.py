@@ -12,7 +12,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from gdn.device import resolve_device
 
 __all__ = ["RUNS", "FIGURES", "run_dir", "checkpoint", "figures_dir", "train_run", "read_log", "last_samples",
            "warm_start", "run_summary", "load_run", "test_images"]
@@ -38,7 +37,7 @@ def figures_dir(profile: str, name: str, root: str | Path | None = None) -> Path
     return Path(root or os.environ.get("GDN_FIGURES") or FIGURES) / profile / name
 
 
-def train_run(profile: str, run: str, overrides: Mapping[str, Any], root: str | Path = "runs") -> dict[str, Any]:
+def train_run(profile: str, run: str, overrides: Mapping[str, Any], root: str | Path = RUNS) -> dict[str, Any]:
     """Train one run from scratch into ``runs/<profile>/<run>`` and return its config, folder and summary.
 
     ``gdn book`` only executes a training notebook when its notebook, parameters or code changed, so an old
@@ -90,23 +89,16 @@ def warm_start(cfg) -> dict[str, Any] | None:
     return meta
 
 
-def run_summary(profile: str, run: str, root: str | Path = "runs") -> dict[str, Any]:
+def run_summary(profile: str, run: str, root: str | Path = RUNS) -> dict[str, Any]:
     """``summary.json`` of a finished run (steps, framework, val_psnr, train_seconds)."""
     return json.loads((run_dir(profile, run, root) / "summary.json").read_text())
 
 
-def load_run(profile: str, run: str, root: str | Path = "runs", device: str = "cpu"):
+def load_run(profile: str, run: str, root: str | Path = RUNS, device: str = "cpu"):
     """(generator method, critic or None, config) of ``runs/<profile>/<run>/last.pt``."""
-    from gdn.engine.checkpoint import build_networks, load_checkpoint
-    from gdn.engine.evaluate import generator_method
+    from gdn.engine.evaluate import load_method
 
-    device = resolve_device(device)
-    path = run_dir(profile, run, root) / "last.pt"
-    ckpt = load_checkpoint(path)
-    generator, critic = build_networks(ckpt, path)
-    if critic is not None:
-        critic = critic.to(device).eval()
-    return generator_method(generator, device), critic, ckpt["config"]
+    return load_method(checkpoint(profile, run, root), device)
 
 
 def test_images(cfg, n_images: int = 0):

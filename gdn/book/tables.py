@@ -7,10 +7,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from gdn.masks import BIN_LABELS
-from gdn.masks import mask_bank_bins
+from gdn.evaluation.protocol import FORMATS
+from gdn.masks import BIN_LABELS, mask_bank_bins
 
-__all__ = ["auroc_training_text", "warm_start_text", "CONFIG_KEYS", "config_rows", "orderings", "FORMATS",
+__all__ = ["auroc_training_text", "warm_start_text", "CONFIG_KEYS", "config_rows", "orderings",
            "column_formats", "with_ci", "metric_table", "ablation_table", "setup_text", "map_table",
            "definitions_table"]
 
@@ -28,8 +28,8 @@ def config_rows(cfg, keys: Sequence[str] = CONFIG_KEYS) -> list[dict[str, Any]]:
     return [{"key": k, "value": getattr(cfg, k), "paper default": getattr(paper, k)} for k in keys]
 
 
-_CLAIM_UNITS = {"psnr": ("PSNR", "dB", "{:.2f}"), "ssim": ("SSIM", "", "{:.3f}"), "l1": ("l1", "%", "{:.2f}"),
-                "auroc": ("AUROC", "", "{:.3f}"), "edge": ("hole edge ratio", "%", "{:.2f}")}
+_CLAIM_UNITS = {"psnr": ("PSNR", "dB"), "ssim": ("SSIM", ""), "l1": ("l1", "%"), "auroc": ("AUROC", ""),
+                "edge": ("hole edge ratio", "%")}
 
 
 def orderings(scores: Mapping[str, Any], claims: Sequence[tuple[str, str]], metric: str = "psnr", *,
@@ -39,15 +39,13 @@ def orderings(scores: Mapping[str, Any], claims: Sequence[tuple[str, str]], metr
     whether the claim holds, reverses or is within noise (:func:`gdn.stats.compare_sentence`)."""
     from gdn.stats import ordering_sentences
 
-    label, unit, fmt = _CLAIM_UNITS.get(metric, (metric, "", "{:.3f}"))
+    label, unit = _CLAIM_UNITS.get(metric, (metric, ""))
+    fmt = FORMATS.get(metric, "{:.3f}")
     values = {name: v[metric] if isinstance(v, Mapping) else v for name, v in scores.items()}
     return " ".join(ordering_sentences(values, claims, metric=label, unit=unit, fmt=fmt, source=source))
 
 
 METRIC_NAMES = {"l1": "l1 (%) ↓", "psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "fid": "FID ↓"}
-
-
-FORMATS = {"l1": "{:.2f}", "psnr": "{:.2f}", "ssim": "{:.3f}", "fid": "{:.2f}", "auroc": "{:.3f}"}
 
 
 def column_formats(columns: Sequence[str]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from gdn.config import Config, ConfigError, from_dict
-from gdn.files import atomic_write
+from gdn.files import atomic_write, write_json
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "build_networks", "resolve_init",
            "pack_generator", "FORMAT", "BUNDLED"]
@@ -96,5 +96,5 @@ def pack_generator(run: str | os.PathLike, dest: str | os.PathLike, *, commit: s
     log = (run / "log.csv").read_text() if (run / "log.csv").is_file() else ""
     meta = {"config": ckpt["config"].to_dict(), "step": ckpt["step"], "summary": summary, "git_commit": commit,
             "log_csv": log.splitlines()}
-    atomic_write(dest.with_suffix(".json"), lambda f: f.write((json.dumps(meta, indent=1) + "\n").encode()))
+    write_json(dest.with_suffix(".json"), meta, indent=1)
     return dest

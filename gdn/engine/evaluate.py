@@ -33,10 +33,13 @@ def generator_method(generator: torch.nn.Module, device: str | torch.device = "c
 
 
 def load_method(path: str | Path, device: str = "cpu", precision: str = "fp32"):
-    """A checkpoint's generator as an ``evaluate`` method, and its config."""
+    """A checkpoint's generator as an ``evaluate`` method, its critic (on ``device``, eval mode; None for Weight)
+    and its config."""
     ckpt = load_checkpoint(path)
-    generator, _ = build_networks(ckpt, path)
-    return generator_method(generator, device, precision), ckpt["config"]
+    generator, critic = build_networks(ckpt, path)
+    if critic is not None:
+        critic = critic.to(resolve_device(device)).eval()
+    return generator_method(generator, device, precision), critic, ckpt["config"]
 
 
 def evaluate_checkpoints(checkpoints: Mapping[str, str | Path], images, masks, *, baselines: bool = False,

@@ -244,6 +244,14 @@ def _check_pair(pix: Pixels, hole: np.ndarray, mask, invert_mask: bool | None = 
         raise InputError(f"{name}: every pixel is a hole, so there is nothing to condition on{hint}")
 
 
+def _device(device: str | torch.device) -> torch.device:
+    """:func:`gdn.device.resolve_device`, its error phrased as bad input (it names the option)."""
+    try:
+        return resolve_device(device)
+    except ValueError as e:
+        raise InputError(f"--device {device}: {e}") from None
+
+
 def _onnx_networks(generator, detector):
     """The onnx backend's networks: ``.onnx`` paths become onnxruntime sessions; callables are kept."""
     from gdn.engine.export import OnnxNetwork
@@ -273,16 +281,6 @@ def overlay(image, vmap: np.ndarray, alpha: float = 0.5, cmap: str = "jet") -> n
     if heat.shape != base.shape:
         raise InputError(f"the map is {heat.shape[1]}x{heat.shape[0]} but the image is {base.shape[1]}x{base.shape[0]}")
     return np.rint((1 - alpha) * base + alpha * heat).astype(np.uint8)
-
-
-# ------------------------------------------------------------------------------------------------ writing --
-
-
-def _device(device: str | torch.device) -> torch.device:
-    try:
-        return resolve_device(device)
-    except ValueError as e:
-        raise InputError(f"--device {device}: {e}") from None
 
 
 # ------------------------------------------------------------------------------------------------- files --

@@ -10,7 +10,6 @@ The data order depends only on (seed, epoch) and each sample's mask only on (see
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 import signal
@@ -26,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from gdn.config import Config
 from gdn.device import autocast, resolve_device
 from gdn.engine.checkpoint import load_checkpoint, save_checkpoint
-from gdn.files import atomic_write
+from gdn.files import atomic_write, write_json
 from gdn.frameworks import Framework
 
 __all__ = ["train", "build_train_set", "build_test_images", "EpochSampler"]
@@ -286,7 +285,7 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
     sampler = EpochSampler(len(train_set), per_rank, cfg.seed, ddp.rank, ddp.world)
     steps = total_steps(cfg, sampler.batches_per_epoch)
     if ddp.main:
-        atomic_write(out / "config.json", lambda f: f.write(cfg.to_json().encode()))
+        write_json(out / "config.json", cfg.to_dict())
         if resume:
             _truncate_log(out / "log.csv", step)
         (out / "samples").mkdir(exist_ok=True)
@@ -372,7 +371,7 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
     elif step >= steps and ddp.main:
         summary = {"step": step, "framework": cfg.framework, **_validate(fw, val, cfg.batch_size),
                    "train_seconds": round(time.perf_counter() - start_time, 2)}
-        atomic_write(out / "summary.json", lambda f: f.write(json.dumps(summary, indent=2).encode()))
+        write_json(out / "summary.json", summary)
     ddp.barrier()
     ddp.close()
     return last

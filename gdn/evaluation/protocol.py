@@ -19,7 +19,7 @@ from gdn.evaluation.frechet import features, fid_from_features, resolve_fid_mode
 from gdn.masks import BIN_LABELS, hole_ratio, ratio_bin
 from gdn.evaluation.scores import as_batch, composite, l1, psnr, ssim, to_uint8
 
-__all__ = ["Method", "item_image", "evaluate", "ROW_KEYS", "rows_to_csv", "rows_to_json", "format_table"]
+__all__ = ["Method", "item_image", "evaluate", "ROW_KEYS", "FORMATS", "rows_to_csv", "rows_to_json", "format_table"]
 
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -149,12 +149,14 @@ def rows_to_json(rows: Iterable[dict], path) -> Path:
     return path
 
 
-_FORMATS = {"l1": "{:.2f}", "psnr": "{:.2f}", "ssim": "{:.3f}", "fid": "{:.2f}", "count": "{:d}"}
+# how each measure is printed, here and in the book's tables and sentences ("edge": Fig. 3's edge ratio in %)
+FORMATS = {"l1": "{:.2f}", "psnr": "{:.2f}", "ssim": "{:.3f}", "fid": "{:.2f}", "auroc": "{:.3f}", "edge": "{:.2f}",
+           "count": "{:d}"}
 
 
 def format_table(rows: Sequence[dict], metric: str = "psnr", fmt: str | None = None) -> str:
     """Pivot :func:`evaluate` rows to a plain-text method x bin table of one metric (Table 1 layout)."""
-    fmt = fmt or _FORMATS.get(metric, "{:.4g}")
+    fmt = fmt or FORMATS.get(metric, "{:.4g}")
     methods = list(dict.fromkeys(r["method"] for r in rows))
     bins = list(dict.fromkeys(r["bin"] for r in rows))
     cell = {(r["method"], r["bin"]): r.get(metric) for r in rows}
