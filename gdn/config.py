@@ -63,12 +63,13 @@ class Config:
     augment: str = "none"  # "none" (the paper) or "colour": random channel order and tint of training images
     builtin_train: int = 2048  # random crops drawn from the built-in training photos per epoch
     builtin_test: int = 64  # crops of the built-in test photos
-    num_workers: int = 2
+    num_workers: int = -1  # loader processes; -1: one per usable CPU core but one (GPU training needs many)
     # -- engine --
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
     precision: str = "fp32"  # "fp32" or "bf16" (autocast)
     channels_last: bool = False
-    compile: bool = False  # torch.compile the networks
+    compile: bool = False  # torch.compile the joint step (forward, losses, backward) as one graph; same maths
+    compile_mode: str = "default"  # torch.compile mode: "default", "reduce-overhead" (CUDA graphs), "max-autotune"
     deterministic: bool = False  # torch.use_deterministic_algorithms (needed for bit-exact resume on GPU)
     log_every: int = 50  # steps between CSV log rows
     sample_every: int = 500  # steps between sample grids
@@ -91,6 +92,7 @@ CHOICES = {
     "precision": ("fp32", "bf16"),
     "augment": ("none", "colour"),
     "norm": ("instance", "none"),
+    "compile_mode": ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
 }
 
 # Profiles: small presets for small machines. "paper" is the defaults (GPU, real data).
@@ -189,7 +191,9 @@ def validate(cfg: Config) -> None:
                 "keep_every"):
         if getattr(cfg, key) <= 0:
             raise ConfigError(f"{key} must be positive, got {getattr(cfg, key)}")
-    for key in ("steps", "epochs", "res_blocks", "num_workers", "eval_every", "eval_per_bin", "critic_warmup",
+    if cfg.num_workers < -1:
+        raise ConfigError(f"num_workers must be >= 0, or -1 for one per CPU core but one; got {cfg.num_workers}")
+    for key in ("steps", "epochs", "res_blocks", "eval_every", "eval_per_bin", "critic_warmup",
                 "critic_cooldown", "lr_decay_at"):
         if getattr(cfg, key) < 0:
             raise ConfigError(f"{key} must be >= 0, got {getattr(cfg, key)}")

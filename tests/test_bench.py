@@ -167,3 +167,22 @@ def test_onnx_backend_times_onnxruntime_beside_pytorch():
     *_, torch_ms, ort_ms, paper = g_row.split()
     assert float(torch_ms) > 0 and float(ort_ms) > 0 and paper == "18.80"
     assert train_row.split()[-1] == "-"  # onnxruntime has no training step
+
+
+def test_compiled_bench_reports_compilation_apart(capsys):
+    r = run_bench(quick=True, threads=1, progress=False, precision="fp32", compile=True, batches=(1,))
+    fp32 = r["results"]["fp32"]
+    assert r["config"]["compile"]
+    for part in ("generator", "detector", "train"):
+        assert fp32[part]["compile_s"] > 0
+    assert fp32["generator"]["latency_ms"] > 0 and fp32["train"]["images_per_s"] > 0
+    assert "compile + first calls, G (s)" in format_bench(r)
+
+
+def test_cli_loader_times_the_profiles_training_loader(tmp_path, capsys):
+    out = tmp_path / "loader.json"
+    rc = main(["bench", "--loader", "--profile", "smoke", "--seconds", "0.3", "--json", str(out)])
+    assert rc == 0 and "images/s" in capsys.readouterr().out
+    r = json.loads(out.read_text())
+    assert r["workers"] == 0 and r["size"] == 64 and r["images_per_s"] > 0
+    assert main(["bench", "--loader", "--profile", "nope"]) == 2

@@ -103,3 +103,66 @@ def test_critic_corrupt_adds_the_detector_loss_on_white_holes_and_leaves_the_gen
     assert torch.equal(b["loss_g"], a["loss_g"])
     with pytest.raises(ValueError, match="critic_corrupt"):
         _framework("det", critic_corrupt=1.5)
+
+
+def _grads(fw):
+    return [p.grad.clone() for p in fw.parameters() if p.grad is not None]
+
+
+def _assert_close(a, b, rtol=1e-5):
+    # relative difference ||x - y|| / ||y|| per tensor: fp32 reassociation stays far below it, a different
+    # gradient (a cross term, a missing one) far above
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        rel = ((x - y).norm() / y.norm().clamp_min(1e-30)).item()
+        assert rel <= rtol, (tuple(y.shape), rel)
+
+
+@pytest.mark.parametrize("name,over", [("det", {}), ("det", {"critic_corrupt": 0.5, "detector_loss": "ce"}),
+                                       ("adv", {}), ("weight", {})])
+def test_single_backward_route_gives_the_same_losses_and_gradients(name, over, batch):
+    # The optimised step (compile=True) trains through one backward pass of loss_g + loss_d; the plain one
+    # through two restricted passes. Over three steps both must give the same losses, gradients and weights.
+    plain, fast = _framework(name, **over), _framework(name, **over)
+    fast.single_backward = True  # the route compile_step takes, without paying for a compile here
+    for _ in range(3):
+        a, b = plain.step(batch), fast.step(batch)
+        assert a.keys() == b.keys()
+        for key in a:
+            assert torch.allclose(a[key], b[key], rtol=1e-5, atol=0), key
+        _assert_close(_grads(fast), _grads(plain))
+    _assert_close(list(fast.parameters()), list(plain.parameters()))
+
+
+def test_fused_adam_updates_as_the_default_adam(batch):
+    fused, default = _framework("det"), _framework("det")
+    assert fused.opt_g.param_groups[0]["fused"] and fused.opt_d.param_groups[0]["fused"]
+    cfg = default.cfg
+    for opt, net, lr in (("opt_g", default.generator, cfg.lr), ("opt_d", default.critic, cfg.d_lr)):
+        setattr(default, opt, torch.optim.Adam(net.parameters(), lr=lr, betas=(cfg.beta1, cfg.beta2)))
+    start = [p.detach().clone() for p in default.parameters()]
+    for _ in range(3):
+        fused.step(batch), default.step(batch)
+    # the same update up to fp32 rounding of its formula: a few units in the last place of each weight
+    ulp = torch.finfo(torch.float32).eps
+    for a, b, s in zip(fused.parameters(), default.parameters(), start):
+        assert torch.allclose(a, b, rtol=4 * ulp, atol=1e-4 * (b - s).abs().max().item())
+
+
+def _flat_grad(net):
+    return torch.cat([p.grad.flatten() for p in net.parameters()])
+
+
+@pytest.mark.parametrize("norm", ["instance", "none"])
+def test_compiled_step_matches_the_plain_step(norm, batch):
+    # torch.compile reassociates sums (instance norm, the bias gradients that sum over every pixel), so it is
+    # compared per network: the relative difference of each network's whole gradient, and of the losses.
+    # One step from the same weights: Adam's first update is about lr x sign(gradient), so later steps would
+    # compare weights that differ wherever a near-zero gradient's rounding flipped its sign.
+    plain, compiled = _framework("det", norm=norm), _framework("det", norm=norm)
+    compiled.compile_step()
+    a, b = plain.step(batch), compiled.step(batch)
+    for key in a:
+        assert torch.allclose(a[key], b[key], rtol=1e-5, atol=0), key
+    for net in ("generator", "critic"):
+        _assert_close([_flat_grad(getattr(compiled, net))], [_flat_grad(getattr(plain, net))])

@@ -56,6 +56,16 @@ def test_valid_pixels_kept_bit_for_bit_and_holes_filled(inp):
     assert _changed(out, img, m) > 0.9
 
 
+def test_compiled_inpainter_gives_the_eager_result(ckpts, inp):
+    fast = Inpainter.from_checkpoint(ckpts["det"], device="cpu", compile=True)
+    img, m = _photo(40, 48, seed=3), _rect(40, 48, (8, 30, 10, 36))
+    out, want = fast.inpaint(img, m), inp.inpaint(img, m)
+    assert np.array_equal(out[~m], img[~m])
+    assert np.abs(out.astype(int) - want.astype(int)).max() <= 1  # the compiler's rounding, at most one level
+    assert np.allclose(fast.artifact_map(out), inp.artifact_map(out), atol=1e-5)
+    assert isinstance(fast.generator, Generator)  # the real network stays reachable (state_dict, export)
+
+
 @pytest.mark.parametrize("hw", [(37, 53), (301, 517), (5, 3)])
 def test_odd_sizes(inp, hw):
     h, w = hw

@@ -13,7 +13,7 @@ import torch
 
 from gdn.engine.checkpoint import load_checkpoint
 from gdn.config import resolve
-from gdn.engine.train import EpochSampler, train
+from gdn.engine.train import train
 
 TINY = ["width=8", "res_blocks=1", "size=32", "builtin_train=24", "builtin_test=4", "batch_size=4",
         "num_workers=0"]
@@ -30,19 +30,6 @@ def _gdn(*args, **kw):
 
 def _weights(path):
     return load_checkpoint(path)["generator"]
-
-
-def test_sampler_is_a_function_of_seed_and_epoch_and_resumes_mid_epoch():
-    s = EpochSampler(20, 3, seed=5)
-    s.set_position(2)
-    full = list(s)
-    s.set_position(2, start_batch=4)
-    assert list(s) == full[12:]
-    s.set_position(3)
-    assert list(s) != full and sorted(full) == sorted(set(full))
-    ranks = [EpochSampler(20, 2, seed=5, rank=r, world=2) for r in (0, 1)]
-    a, b = (list(r) for r in ranks)
-    assert not set(a) & set(b) and len(a) == len(b) == 10
 
 
 def test_a_run_writes_its_config_log_samples_and_checkpoints(tmp_path):

@@ -1,4 +1,4 @@
-"""``gdn bench [--device cpu|cuda] [--size 256] [--precision fp32|bf16|both] [--json OUT] [--quick]``."""
+"""``gdn bench [--device cpu|cuda] [--size 256] [--precision fp32|bf16|both] [--compile] [--json OUT] [--quick]``."""
 from __future__ import annotations
 
 import argparse
@@ -50,6 +50,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
                    help="onnx: also time the networks exported to ONNX with onnxruntime (CPU, fp32), "
                         "beside PyTorch (needs the onnx extra)")
+    p.add_argument("--compile", action="store_true",
+                   help="time torch.compile'd networks (CUDA graphs on cuda) and training step; compilation "
+                        "is reported apart")
+    p.add_argument("--loader", action="store_true",
+                   help="time the training data loader alone instead (images/s of what gdn train builds)")
+    p.add_argument("--profile", default="paper", help="--loader: the config profile whose loader to time (paper)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="--loader: loader processes (default: the profile's num_workers; -1 = cores - 1)")
+    p.add_argument("--seconds", type=float, default=20.0, help="--loader: seconds to time (default 20)")
     p.add_argument("--quick", action="store_true", help="tiny smoke run (32 px, width 8, 1 repeat)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
@@ -64,15 +73,42 @@ def main(argv: list[str]) -> int:
     from gdn.files import write_json
 
     device = resolve_device(args.device)  # fail fast, before any work
+    if args.loader:
+        return _loader(args, device)
     result = run_bench(device=device, size=args.size, width=args.width, res_blocks=args.res_blocks,
                        precision=args.precision, batches=args.batches, train_batch=args.train_batch,
                        repeats=args.repeats, quick=args.quick, channels_last=args.channels_last,
                        force_bf16=args.force_bf16, progress=not args.quiet, threads=args.threads,
-                       backend=args.backend)
+                       backend=args.backend, compile=args.compile)
     print(format_bench(result))
     if args.json:
         result.setdefault("machine", machine_info(device))
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         write_json(args.json, _finite(result), allow_nan=False)
         print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
+def _loader(args: argparse.Namespace, device) -> int:
+    from gdn.config import ConfigError, resolve
+    from gdn.engine.loader import loader_throughput
+    from gdn.files import write_json
+
+    over: dict[str, Any] = {} if args.workers is None else {"num_workers": args.workers}
+    if args.size:
+        over["size"] = args.size
+    if args.train_batch:
+        over["batch_size"] = args.train_batch
+    try:
+        cfg = resolve(args.profile, over)
+    except ConfigError as e:
+        print(f"gdn bench: error: {e}", file=sys.stderr)
+        return 2
+    r = loader_throughput(cfg, seconds=args.seconds, device=device)
+    print(f"gdn bench --loader: profile {args.profile}, {cfg.train_data} data, {r['size']} px, batch "
+          f"{r['batch_size']}, {r['workers']} worker processes, to {device}\n"
+          f"  {r['images_per_s']:.1f} images/s over {r['seconds']:.1f} s ({r['batches']} batches), after "
+          f"{r['start_s']:.1f} s to the first batch")
+    if args.json:
+        write_json(args.json, r)
     return 0

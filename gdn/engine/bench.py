@@ -12,6 +12,10 @@ What is measured, per precision (fp32, and bf16 autocast):
 - with ``backend="onnx"`` (``gdn bench --backend onnx``, CPU only), the same generator and detector exported
   to ONNX (``gdn.engine.export``) and timed with onnxruntime in fp32, with as many threads as torch, beside PyTorch
   (column ``onnxruntime fp32``; no training step);
+- with ``compile=True`` (``gdn bench --compile``), the networks through ``torch.compile`` (CUDA graphs on CUDA,
+  ``gdn.device.compile_for_inference``) and the training step through ``Framework.compile_step``; the first
+  ``COMPILE_CALLS`` calls of each shape (compilation, graph capture) are timed apart, as ``compile_s``, and the
+  timed calls come after them;
 - FLOPs counted from the model (``count_flops``: 2 x the MACs of every convolution, from forward hooks that see
   the real output shapes), the FLOP/s they imply, and that as a fraction of this machine's measured peak of a
   large square ``torch.matmul`` in the same dtype (``matmul_peak``).
@@ -31,7 +35,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from gdn.device import autocast, resolve_device
+from gdn.device import autocast, compile_for_inference, resolve_device, sync
 from gdn.networks import Detector, Generator
 from gdn.engine.probes import (MEMORY_NOTE, cudnn_tf32, MemoryProbe, machine_info, matmul_peak, model_flops,
                                time_ms)
@@ -40,6 +44,17 @@ from gdn.paper import INFERENCE_MS
 __all__ = ["run_bench", "format_bench", "BenchError"]
 
 _QUICK = dict(size=32, width=8, res_blocks=1, batches=(1, 2), train_batch=2, repeats=1)
+COMPILE_CALLS = 3  # calls that compile (and, with CUDA graphs, warm up and record) before timing
+
+
+def _first_calls_s(fn: Callable[[], Any], device: torch.device, calls: int) -> float:
+    """Seconds for the first ``calls`` calls: the compilation a compiled model pays once per shape."""
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    sync(device)
+    return time.perf_counter() - t0
 
 
 class BenchError(RuntimeError):
@@ -76,15 +91,19 @@ def _bf16_skip_reason(device: torch.device) -> str | None:
 
 def _inference(name: str, model: nn.Module, make_args: Callable[[dict], tuple], flops_per_image: int,
                peak: float, device: torch.device, precision: str, batches: Sequence[int], size: int,
-               channels_last: bool, repeats: int, warmup: int, progress: bool) -> dict[str, Any]:
+               channels_last: bool, repeats: int, warmup: int, progress: bool, compiled: bool = False
+               ) -> dict[str, Any]:
     per_batch: dict[str, dict[str, float]] = {}
     memory: dict[str, Any] = {}
     latency: list[float] = []
+    compile_s = 0.0
     for b in batches:
         args = make_args(_batch(b, size, device, channels_last))
         probe = MemoryProbe(device)
         with probe if b == max(batches) else contextlib.nullcontext():
             with torch.inference_mode(), autocast(device, precision):
+                if compiled:
+                    compile_s += _first_calls_s(lambda: model(*args), device, COMPILE_CALLS)
                 times = time_ms(lambda: model(*args), device, repeats, warmup + (1 if b == 1 else 0))
         median = statistics.median(times)
         per_batch[str(b)] = {"median_ms": median, "min_ms": min(times), "images_per_s": b * 1e3 / median}
@@ -104,6 +123,7 @@ def _inference(name: str, model: nn.Module, make_args: Callable[[dict], tuple], 
         "achieved_flops": flops_per_image * ips,
         "peak_fraction": flops_per_image * ips / peak if peak else None,
         "memory": memory,
+        "compile_s": compile_s if compiled else None,
     }
     if latency:
         out["latency_achieved_flops"] = flops_per_image * 1e3 / out["latency_ms"]
@@ -111,7 +131,8 @@ def _inference(name: str, model: nn.Module, make_args: Callable[[dict], tuple], 
 
 
 def _train(width: int, res_blocks: int, size: int, batch: int, device: torch.device, precision: str,
-           channels_last: bool, repeats: int, warmup: int, peak: float, progress: bool) -> dict[str, Any]:
+           channels_last: bool, repeats: int, warmup: int, peak: float, progress: bool, compiled: bool = False
+           ) -> dict[str, Any]:
     from gdn.config import resolve
     from gdn.frameworks import Framework
 
@@ -134,6 +155,11 @@ def _train(width: int, res_blocks: int, size: int, batch: int, device: torch.dev
     except Exception as exc:  # the counter is a bonus; the step itself is what is timed below
         _log(progress, f"train FLOP counter unavailable ({type(exc).__name__}: {exc})")
         fw.step(data)
+    compile_s = None
+    if compiled:  # after the eager FLOP count: the counter's dispatch mode and the compiler do not mix
+        fw.compile_step()
+        compile_s = _first_calls_s(lambda: fw.step(data), device, COMPILE_CALLS)
+        _log(progress, f"{precision} Det training step compiled in {compile_s:.1f} s")
     with MemoryProbe(device) as probe:
         times = time_ms(lambda: fw.step(data), device, repeats, max(warmup - 1, 0))
     median = statistics.median(times)
@@ -148,6 +174,7 @@ def _train(width: int, res_blocks: int, size: int, batch: int, device: torch.dev
         "achieved_flops": None if flops is None else flops * ips,
         "peak_fraction": None if flops is None or not peak else flops * ips / peak,
         "memory": {"batch": batch, **probe.result},
+        "compile_s": compile_s,
     }
 
 
@@ -183,7 +210,7 @@ def run_bench(device: str | torch.device = "cpu", size: int | None = None, width
               res_blocks: int | None = None, precision: str = "both", batches: Sequence[int] | None = None,
               train_batch: int | None = None, repeats: int | None = None, quick: bool = False,
               channels_last: bool = False, force_bf16: bool = False, progress: bool = True,
-              threads: int | None = None, backend: str = "torch") -> dict[str, Any]:
+              threads: int | None = None, backend: str = "torch", compile: bool = False) -> dict[str, Any]:
     """Benchmark G, Det and one Det training step; returns a JSON-able dict (see the module docstring).
 
     Defaults: 256 px, width 64, 8 residual blocks (the paper's networks), batches (1, 2, 4, 8), training batch
@@ -192,21 +219,22 @@ def run_bench(device: str | torch.device = "cpu", size: int | None = None, width
     ``precision``: "fp32", "bf16" (autocast) or "both". On a CPU without native bf16 the full-size bf16 run is
     skipped (it would take minutes per image) unless ``force_bf16``; quick runs always do it. ``threads``
     sets ``torch.set_num_threads`` for the run only (default: torch's, i.e. all cores). ``backend="onnx"`` adds
-    onnxruntime timings of the same networks (CPU, fp32) under ``result["onnxruntime"]``.
+    onnxruntime timings of the same networks (CPU, fp32) under ``result["onnxruntime"]``. ``compile=True`` times
+    the compiled networks and training step, with their compilation reported apart (``compile_s``).
     """
     previous_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(int(threads))
     try:
         return _run_bench(device, size, width, res_blocks, precision, batches, train_batch, repeats, quick,
-                          channels_last, force_bf16, progress, backend)
+                          channels_last, force_bf16, progress, backend, compile)
     finally:
         if threads:
             torch.set_num_threads(previous_threads)
 
 
 def _run_bench(device, size, width, res_blocks, precision, batches, train_batch, repeats, quick, channels_last,
-               force_bf16, progress, backend) -> dict[str, Any]:
+               force_bf16, progress, backend, compile) -> dict[str, Any]:
     t_start = time.perf_counter()
     dev = resolve_device(device)
     if precision not in ("fp32", "bf16", "both"):
@@ -215,6 +243,8 @@ def _run_bench(device, size, width, res_blocks, precision, batches, train_batch,
         raise BenchError(f"backend must be 'torch' or 'onnx', got {backend!r}")
     if backend == "onnx" and dev.type != "cpu":
         raise BenchError("--backend onnx times onnxruntime on the CPU, beside PyTorch; use --device cpu")
+    if backend == "onnx" and compile:
+        raise BenchError("--compile times torch.compile; onnxruntime optimises its own graph (drop one of them)")
     base = _QUICK if quick else dict(size=256, width=64, res_blocks=8, batches=(1, 2, 4, 8),
                                      train_batch=8 if dev.type == "cuda" else 2,
                                      repeats=20 if dev.type == "cuda" else 5)
@@ -250,6 +280,9 @@ def _run_bench(device, size, width, res_blocks, precision, batches, train_batch,
         generator.to(memory_format=torch.channels_last)
         detector.to(memory_format=torch.channels_last)
 
+    run_g, run_d = generator, detector
+    if compile:
+        run_g, run_d = compile_for_inference(generator, dev), compile_for_inference(detector, dev)
     results: dict[str, Any] = {}
     common = dict(device=dev, batches=batches, size=size, channels_last=channels_last, repeats=repeats,
                   warmup=warmup, progress=progress)
@@ -261,12 +294,12 @@ def _run_bench(device, size, width, res_blocks, precision, batches, train_batch,
                 results[p] = {"skipped": reason}
                 continue
         results[p] = {
-            "generator": _inference("generator", generator, lambda d: (d["image"], d["mask"]), g_flops,
-                                    peaks[p], precision=p, **common),
-            "detector": _inference("detector", detector, lambda d: (d["image"],), d_flops, peaks[p],
-                                   precision=p, **common),
+            "generator": _inference("generator", run_g, lambda d: (d["image"], d["mask"]), g_flops,
+                                    peaks[p], precision=p, compiled=compile, **common),
+            "detector": _inference("detector", run_d, lambda d: (d["image"],), d_flops, peaks[p],
+                                   precision=p, compiled=compile, **common),
             "train": _train(width, res_blocks, size, train_batch, dev, p, channels_last, repeats, warmup,
-                            peaks[p], progress),
+                            peaks[p], progress, compiled=compile),
         }
     extra = {}
     if backend == "onnx":
@@ -275,7 +308,7 @@ def _run_bench(device, size, width, res_blocks, precision, batches, train_batch,
         "config": {"device": str(dev), "size": size, "width": width, "res_blocks": res_blocks,
                    "precisions": list(precisions), "batches": list(batches), "train_batch": train_batch,
                    "repeats": repeats, "warmup": warmup, "channels_last": channels_last, "quick": quick,
-                   "backend": backend},
+                   "backend": backend, "compile": compile},
         "flops_per_image": {"generator": g_flops, "detector": d_flops,
                             "train_step": next((r["train"]["flops_per_image"] for r in results.values()
                                                 if "train" in r), None)},
@@ -333,7 +366,8 @@ def format_bench(result: dict[str, Any]) -> str:
         f"gdn bench: {cfg['device']} ({machine.get('device_name', '?')}), {machine.get('threads', '?')} threads, "
         f"torch {machine.get('torch', '?')}, {machine.get('date', '')}",
         f"{cfg['size']} px, width {cfg['width']}, {cfg['res_blocks']} res blocks, channels_last "
-        f"{cfg['channels_last']}, median of {cfg['repeats']} after {cfg['warmup']} warm-up",
+        f"{cfg['channels_last']}, compiled {cfg.get('compile', False)}, median of {cfg['repeats']} after "
+        f"{cfg['warmup']} warm-up" + (f" and {COMPILE_CALLS} compiling calls per shape" if cfg.get("compile") else ""),
         f"FLOPs/image: generator {flops['generator'] / 1e9:.2f} G, detector {flops['detector'] / 1e9:.2f} G"
         + (f", Det train step {flops['train_step'] / 1e9:.1f} G" if flops.get("train_step") else ""),
         "matmul peak: " + ", ".join(f"{p} {v / 1e9:.1f} GFLOP/s" for p, v in result["matmul_peak_flops"].items()),
@@ -362,6 +396,10 @@ def format_bench(result: dict[str, Any]) -> str:
     row("  train step (ms)", lambda r: _fmt(r["train"]["step_ms"], ".0f"))
     row("  train GFLOP/s (% matmul peak)", lambda r: _flops_cell(r["train"]["achieved_flops"],
                                                                  r["train"]["peak_fraction"]))
+    if cfg.get("compile"):
+        row("compile + first calls, G (s)", lambda r: _fmt(r["generator"]["compile_s"], ".1f"))
+        row("compile + first calls, Det (s)", lambda r: _fmt(r["detector"]["compile_s"], ".1f"))
+        row("compile + first calls, train (s)", lambda r: _fmt(r["train"]["compile_s"], ".1f"))
     mem = "peak CUDA alloc" if cuda else "peak RSS growth"
     row(f"G memory ({mem})", lambda r: _memory_cell(r["generator"]["memory"]))
     row(f"Det memory ({mem})", lambda r: _memory_cell(r["detector"]["memory"]))

@@ -55,7 +55,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gdn.device import PRECISIONS, autocast, resolve_device
+from gdn.device import PRECISIONS, autocast, compile_for_inference, resolve_device
 from gdn.engine.checkpoint import CheckpointError, build_networks, load_checkpoint
 from gdn.engine.windows import Window, ceil4, net_side, pad, plan_windows, window_inputs, window_output
 from gdn.files import atomic_write
@@ -86,7 +86,7 @@ class Inpainter:
 
     def __init__(self, generator: nn.Module, detector: nn.Module | None = None, *, size: int = 256,
                  device: str | torch.device = "cpu", precision: str = "fp32", batch_size: int = BATCH_SIZE,
-                 backend: str = "torch"):
+                 backend: str = "torch", compile: bool = False):
         if size % 4 or size < 16:
             raise ValueError(f"size must be a multiple of 4 and >= 16, got {size}")
         if precision not in PRECISIONS:
@@ -98,6 +98,8 @@ class Inpainter:
                 raise InputError(f"the onnx backend runs fp32 only, not {precision}")
             if str(device) not in ("auto", "cpu"):
                 raise InputError(f"--device {device}: the onnx backend runs on the CPU (onnxruntime)")
+            if compile:
+                raise InputError("compile applies to the torch backend; onnxruntime optimises its own graph")
             generator, detector = _onnx_networks(generator, detector)
             device = "cpu"
         self.backend = backend
@@ -105,12 +107,18 @@ class Inpainter:
         self.size, self.precision, self.batch_size = int(size), precision, max(1, int(batch_size))
         self.generator = generator.eval().to(self.device) if isinstance(generator, nn.Module) else generator
         self.detector = detector.eval().to(self.device) if isinstance(detector, nn.Module) else detector
+        # what the passes call: the networks, or their compiled forms (each new window shape compiles once)
+        self._generator, self._detector = self.generator, self.detector
+        if compile:
+            self._generator = compile_for_inference(self.generator, self.device)
+            self._detector = None if detector is None else compile_for_inference(self.detector, self.device)
         self.config = None
         self.last_windows: list[Window] = []  # the plan of the latest inpaint call, for inspection
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: str | torch.device = "auto",
-                        precision: str = "fp32", batch_size: int = BATCH_SIZE, backend: str = "torch") -> "Inpainter":
+                        precision: str = "fp32", batch_size: int = BATCH_SIZE, backend: str = "torch",
+                        compile: bool = False) -> "Inpainter":
         """Load a checkpoint (``CheckpointError`` on any problem); the trained scale is its ``config.size``.
         Only a ``det`` checkpoint has a detector: the Adv discriminator scores whole images, not pixels.
         ``backend="onnx"``: ``path`` is a folder written by ``gdn export`` (``ExportError`` on any problem)."""
@@ -131,7 +139,8 @@ class Inpainter:
         generator, critic = build_networks(ckpt, path)
         cfg = ckpt["config"]
         detector = critic if cfg.framework == "det" and isinstance(critic, Detector) else None
-        inp = cls(generator, detector, size=cfg.size, device=dev, precision=precision, batch_size=batch_size)
+        inp = cls(generator, detector, size=cfg.size, device=dev, precision=precision, batch_size=batch_size,
+                  compile=compile)
         inp.config = cfg
         return inp
 
@@ -159,7 +168,7 @@ class Inpainter:
                     inputs = [window_inputs(rgb, hole, w) for w in chunk]
                     x = torch.stack([a for a, _ in inputs]).to(self.device)  # (B,3,h,w) in [0,1]
                     m = torch.stack([b for _, b in inputs]).to(self.device)  # (B,1,h,w), 1 = hole
-                    pred = self.generator(x, m).float().cpu()  # (B,3,h,w) raw prediction
+                    pred = self._generator(x, m).float().cpu()  # (B,3,h,w) raw prediction
                     for w, p in zip(chunk, pred):
                         win = window_output(p, w)
                         paste = hole[w.y0:w.y1, w.x0:w.x1]
@@ -217,7 +226,7 @@ class Inpainter:
         with torch.inference_mode(), self._autocast():
             if H * W <= self.detector_whole_pixels:
                 xp = pad(x, 0, net_side(H) - H, 0, net_side(W) - W).to(self.device)
-                v = self.detector(xp).float()[0, 0, :H, :W].cpu()  # (H,W)
+                v = self._detector(xp).float()[0, 0, :H, :W].cpu()  # (H,W)
             else:
                 ny, nx = -(-H // S), -(-W // S)
                 xp = pad(x, h, h + ny * S - H, h, h + nx * S - W)  # (1,3,ny*S+2h,nx*S+2h)
@@ -226,7 +235,7 @@ class Inpainter:
                 for k in range(0, len(tiles), self.batch_size):
                     part = tiles[k:k + self.batch_size]
                     batch = torch.cat([xp[..., i * S:(i + 1) * S + 2 * h, j * S:(j + 1) * S + 2 * h] for i, j in part])
-                    prob = self.detector(batch.to(self.device)).float().cpu()  # (B,1,S+2h,S+2h)
+                    prob = self._detector(batch.to(self.device)).float().cpu()  # (B,1,S+2h,S+2h)
                     for (i, j), p in zip(part, prob):
                         v[i * S:(i + 1) * S, j * S:(j + 1) * S] = p[0, h:h + S, h:h + S]
                 v = v[:H, :W]

@@ -15,71 +15,23 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, Dataset, Sampler
 
 from gdn.config import Config
 from gdn.device import autocast, resolve_device
 from gdn.engine.checkpoint import load_checkpoint, save_checkpoint
+from gdn.engine.loader import EpochSampler, build_test_images, build_train_set, run_loader
 from gdn.files import atomic_write, write_json
 from gdn.frameworks import Framework
 
-__all__ = ["train", "build_train_set", "build_test_images", "EpochSampler"]
+__all__ = ["train"]
 
 LOG_FIELDS = ["step", "epoch", "loss_g", "loss_d", "l1", "adv_g", "val_psnr", "val_auroc", "images_per_s",
               "elapsed_s"]
-
-
-def build_train_set(cfg: Config) -> Dataset:
-    """Training pairs ``{"image", "mask"}``: the built-in photos or a folder/list, with random irregular
-    masks or masks drawn from a folder/list."""
-    from gdn.data import BuiltinPhotos, ImageFolder, InpaintingDataset
-    from gdn.masks import load_masks
-
-    if cfg.train_data == "builtin":
-        images = BuiltinPhotos("train", size=cfg.size, n=cfg.builtin_train, seed=cfg.seed)
-    else:
-        images = ImageFolder(cfg.train_data, size=cfg.size)
-    masks = None if cfg.train_masks == "random" else load_masks(cfg.train_masks, cfg.size, invert=cfg.invert_masks)
-    return InpaintingDataset(images, masks, seed=cfg.seed, shuffle_masks=masks is not None, augment=cfg.augment)
-
-
-def build_test_images(cfg: Config) -> Dataset:
-    from gdn.data import BuiltinPhotos, ImageFolder
-
-    if cfg.test_data == "builtin":
-        return BuiltinPhotos("test", size=cfg.size, n=cfg.builtin_test, seed=cfg.seed)
-    return ImageFolder(cfg.test_data, size=cfg.size)
-
-
-class EpochSampler(Sampler[int]):
-    """A permutation that depends only on (seed, epoch), sharded over ranks, that can start mid-epoch.
-
-    Full batches only (each rank gets ``per_rank`` indices), like ``DataLoader(drop_last=True)``.
-    """
-
-    def __init__(self, n: int, batch: int, seed: int, rank: int = 0, world: int = 1):
-        self.n, self.batch, self.seed, self.rank, self.world = n, batch, seed, rank, world
-        self.batches_per_epoch = n // (batch * world)
-        if self.batches_per_epoch == 0:
-            raise ValueError(f"the training set has {n} items, fewer than one global batch of {batch * world}")
-        self.epoch, self.start_batch = 0, 0
-
-    def set_position(self, epoch: int, start_batch: int = 0) -> None:
-        self.epoch, self.start_batch = epoch, start_batch
-
-    def __iter__(self) -> Iterator[int]:
-        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        order = torch.randperm(self.n, generator=g)[: self.batches_per_epoch * self.batch * self.world]
-        mine = order.view(self.batches_per_epoch, self.world, self.batch)[:, self.rank].reshape(-1)
-        return iter(mine[self.start_batch * self.batch:].tolist())
-
-    def __len__(self) -> int:
-        return (self.batches_per_epoch - self.start_batch) * self.batch
 
 
 class _Distributed:
@@ -120,8 +72,9 @@ class _Distributed:
 
 def _check_resume_config(saved: dict[str, Any], cfg: Config, out: Path) -> None:
     # Everything but the run length must match, or the resumed run is a different experiment.
+    # (compiling changes the speed, not the maths: tests/test_frameworks.py)
     free = {"steps", "epochs", "log_every", "sample_every", "save_every", "keep_every", "eval_every",
-            "num_workers", "device"}
+            "num_workers", "device", "compile", "compile_mode"}
     diff = {k: (saved[k], v) for k, v in cfg.to_dict().items() if k not in free and saved.get(k) != v}
     if diff:
         lines = ", ".join(f"{k}: saved {a!r} vs now {b!r}" for k, (a, b) in diff.items())
@@ -200,7 +153,7 @@ def init_generator(fw: Framework, cfg: Config) -> None:
         raise CheckpointError(f"{path}: init generator has width {saved.width}, {saved.res_blocks} residual "
                               f"blocks and norm {saved.norm!r}; this config {cfg.width}, {cfg.res_blocks} and "
                               f"{cfg.norm!r}")
-    fw.generator.load_state_dict(ckpt["generator"])  # before DDP / compile wrap it
+    fw.generator.load_state_dict(ckpt["generator"])  # before DDP wraps it
 
 
 @torch.no_grad()
@@ -267,18 +220,18 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
             init_generator(fw, cfg)
     fw.to(device)
     for opt in (fw.opt_g, fw.opt_d):  # optimiser state loaded on CPU must follow the parameters
-        for state in (opt.state.values() if opt is not None else []):
-            for key, value in state.items():
-                if torch.is_tensor(value) and key != "step":
-                    state[key] = value.to(device)
+        for group in (opt.param_groups if opt is not None else []):
+            on_device = group.get("fused") or group.get("capturable")  # else Adam keeps "step" on the CPU
+            for state in (opt.state[p] for p in group["params"] if p in opt.state):
+                for key, value in state.items():
+                    if torch.is_tensor(value) and (key != "step" or on_device):
+                        state[key] = value.to(device)
     if cfg.channels_last:
         fw.to(memory_format=torch.channels_last)
     fw.generator = ddp.wrap(fw.generator, device)
     fw.critic = ddp.wrap(fw.critic, device)
     if cfg.compile:
-        fw.generator = torch.compile(fw.generator)
-        if fw.critic is not None:
-            fw.critic = torch.compile(fw.critic)
+        fw.compile_step(cfg.compile_mode)
 
     train_set = build_train_set(cfg)
     per_rank = cfg.batch_size // ddp.world
@@ -309,58 +262,53 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
     pending: list[dict[str, torch.Tensor]] = []
     start_time, start_step, this_call = time.perf_counter(), step, 0
     fw.train()
+    # one loader for the whole run: its workers start once (gdn.engine.loader)
+    batches = iter(run_loader(cfg, train_set, sampler, step, device, per_rank)) if step < steps else None
     try:
         while step < steps and not interrupted["flag"]:
-            epoch, in_epoch = divmod(step, sampler.batches_per_epoch)
-            sampler.set_position(epoch, in_epoch)
-            if hasattr(train_set, "set_epoch"):
-                train_set.set_epoch(epoch)
-            loader = DataLoader(train_set, batch_size=per_rank, sampler=sampler, drop_last=True,
-                                num_workers=cfg.num_workers, pin_memory=device.type == "cuda")
-            for batch in loader:
-                batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-                if cfg.channels_last:
-                    batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
-                if cfg.lr_decay_at:  # from the step alone, so a resumed run decays at the same step
-                    fw.set_lr_scale(0.1 if step >= cfg.lr_decay_at else 1.0)
-                joint = fw.critic is None or cfg.critic_warmup <= step < steps - cfg.critic_cooldown
-                pending.append(fw.step(batch, train_generator=joint))
-                for _ in range(cfg.critic_steps - 1 if joint and fw.critic is not None else 0):  # same batch
-                    fw.step(batch, train_generator=False)
-                step += 1
-                this_call += 1
-                bar.update(1)
-                if on_step is not None:
-                    on_step(step, steps)
-                if ddp.main and (step % cfg.log_every == 0 or step == steps):
-                    # the only host sync of the loop: average the losses since the last row
-                    mean = {k: torch.stack([p[k] for p in pending]).mean().item() for k in pending[0]}
-                    pending.clear()
-                    elapsed = time.perf_counter() - start_time
-                    row = {"step": step, "epoch": epoch, **mean, "elapsed_s": round(elapsed, 2),
-                           "images_per_s": round((step - start_step) * cfg.batch_size / max(elapsed, 1e-9), 2)}
-                    if cfg.eval_every and step % cfg.eval_every == 0:
-                        row.update({k: round(v, 4) for k, v in _validate(fw, val, cfg.batch_size).items()})
-                    rows.append(row)
-                    _append_log(out / "log.csv", rows)
-                    rows.clear()
-                    bar.set_postfix({k: f"{v:.4f}" for k, v in mean.items() if k.startswith("loss")} |
-                                    {"img/s": row["images_per_s"]})
-                elif not ddp.main:
-                    pending.clear()
-                if ddp.main and step % cfg.sample_every == 0:
-                    _save_samples(fw, val, out / "samples" / f"step_{step:07d}.png")
-                if step % cfg.save_every == 0 or step == steps:
-                    save(last)
-                if step % cfg.keep_every == 0:
-                    save(out / f"step_{step:07d}.pt")
-                if step >= steps or interrupted["flag"] or (stop_after is not None and this_call >= stop_after):
-                    break
+            epoch = step // sampler.batches_per_epoch
+            batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
+            if cfg.channels_last:
+                batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
+            if cfg.lr_decay_at:  # from the step alone, so a resumed run decays at the same step
+                fw.set_lr_scale(0.1 if step >= cfg.lr_decay_at else 1.0)
+            joint = fw.critic is None or cfg.critic_warmup <= step < steps - cfg.critic_cooldown
+            pending.append(fw.step(batch, train_generator=joint))
+            for _ in range(cfg.critic_steps - 1 if joint and fw.critic is not None else 0):  # same batch
+                fw.step(batch, train_generator=False)
+            step += 1
+            this_call += 1
+            bar.update(1)
+            if on_step is not None:
+                on_step(step, steps)
+            if ddp.main and (step % cfg.log_every == 0 or step == steps):
+                # the only host sync of the loop: average the losses since the last row
+                mean = {k: torch.stack([p[k] for p in pending]).mean().item() for k in pending[0]}
+                pending.clear()
+                elapsed = time.perf_counter() - start_time
+                row = {"step": step, "epoch": epoch, **mean, "elapsed_s": round(elapsed, 2),
+                       "images_per_s": round((step - start_step) * cfg.batch_size / max(elapsed, 1e-9), 2)}
+                if cfg.eval_every and step % cfg.eval_every == 0:
+                    row.update({k: round(v, 4) for k, v in _validate(fw, val, cfg.batch_size).items()})
+                rows.append(row)
+                _append_log(out / "log.csv", rows)
+                rows.clear()
+                bar.set_postfix({k: f"{v:.4f}" for k, v in mean.items() if k.startswith("loss")} |
+                                {"img/s": row["images_per_s"]})
+            elif not ddp.main:
+                pending.clear()
+            if ddp.main and step % cfg.sample_every == 0:
+                _save_samples(fw, val, out / "samples" / f"step_{step:07d}.png")
+            if step % cfg.save_every == 0 or step == steps:
+                save(last)
+            if step % cfg.keep_every == 0:
+                save(out / f"step_{step:07d}.pt")
             if stop_after is not None and this_call >= stop_after:
                 break
     except KeyboardInterrupt:
         interrupted["flag"] = True
     finally:
+        batches = None  # stops the loader's workers
         bar.close()
         if old_handler is not None:
             signal.signal(signal.SIGTERM, old_handler)
