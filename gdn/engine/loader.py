@@ -3,8 +3,8 @@
 The order depends only on (seed, epoch) and each sample's mask only on (seed, epoch, index), so a resumed run
 sees what an uninterrupted one would. One ``DataLoader`` serves every epoch of a run: its sampler yields
 ``(epoch, index)`` keys, so the worker processes start once, keep their decoded photos, and keep prefetching
-across epoch boundaries (a loader per epoch would restart them every epoch: about a second of an idle GPU
-per 256 steps with the built-in photos).
+across epoch boundaries (a loader per epoch would restart them, and leave the GPU idle while they start and
+decode the photos again, every epoch: every 256 steps with the built-in photos).
 
     gdn bench --loader --profile paper        # images/s of this loader alone (GPU training needs ~1,500)
 """
