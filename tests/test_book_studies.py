@@ -3,9 +3,11 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from gdn.book import damage, studies, tables
-from gdn.masks import BIN_LABELS
+from gdn.data import BuiltinPhotos
+from gdn.masks import BIN_LABELS, mask_bank
 from gdn.metrics import auroc
 
 
@@ -56,3 +58,13 @@ def test_application_masks_come_from_the_rendering():
     assert hole.any() and (scratched[hole] > 0).all() and not scratched[~hole].any()
     drawn = damage.polygon_mask(64, [(0.25, 0.25), (0.75, 0.25), (0.75, 0.75), (0.25, 0.75)], grow=0)
     assert 0.2 < drawn.mean() < 0.3
+
+
+def test_colour_cast_finds_a_pink_fill_and_clears_an_exact_one():
+    images, masks = BuiltinPhotos("test", size=32, n=6, seed=0), mask_bank(2, 32, seed=0)
+    pink = torch.tensor([0.1, -0.1, 0.1])[:, None, None]  # +R -G +B
+    casts = studies.colour_cast({"exact": lambda i, m: i, "pink": lambda i, m: (i + pink).clamp(0, 1)}, images, masks)
+    assert casts["exact"].shape == (len(masks), 3) and np.abs(casts["exact"]).max() == 0
+    assert (casts["pink"][:, [0, 2]].mean(0) > 15).all() and casts["pink"][:, 1].mean() < -15
+    text = tables.colour_cast_text(casts)
+    assert "exact: R +0.0" in text and "(no channel biased)" in text and "biased: R high, G low, B high" in text

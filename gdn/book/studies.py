@@ -17,7 +17,7 @@ from gdn.device import resolve_device
 from gdn.evaluation.protocol import Method, item_image
 
 __all__ = ["to8", "Method", "FID_MISSING", "fid_status", "evaluate_runs", "batch", "predict", "composite_batch",
-           "edge_ratio", "detector_maps", "summarise_maps", "metric_definitions", "edge_study", "map_study",
+           "colour_cast", "edge_ratio", "detector_maps", "summarise_maps", "metric_definitions", "edge_study", "map_study",
            "definitions_study"]
 
 
@@ -66,6 +66,22 @@ def composite_batch(method: Method, image: torch.Tensor, mask: torch.Tensor) -> 
 
     comp = composite(predict(method, image, mask), image, mask)
     return to_uint8(comp).float() / 255
+
+
+def colour_cast(methods: Mapping[str, Method], images, masks: Sequence[np.ndarray], batch_size: int = 16
+                ) -> dict[str, np.ndarray]:
+    """Per pair and channel, the mean signed error of the 8-bit fill in the hole against the ground truth, in
+    8-bit levels: name -> (N,3) array (R, G, B). A cast is a bias shared by the pairs (e.g. +R +B -G: pink)."""
+    out: dict[str, list] = {name: [] for name in methods}
+    for i in range(0, len(masks), batch_size):
+        image, mask = batch(images, masks, range(i, min(i + batch_size, len(masks))))
+        hole = mask[:, 0] > 0.5  # (B,H,W)
+        truth = torch.round(image * 255)
+        for name, method in methods.items():
+            err = composite_batch(method, image, mask) * 255 - truth  # (B,3,H,W) in 8-bit levels
+            out[name] += [err[k][:, hole[k]].mean(dim=1).numpy() if hole[k].any() else np.full(3, np.nan)
+                          for k in range(len(image))]
+    return {name: np.stack(v) for name, v in out.items()}
 
 
 def edge_ratio(image8: np.ndarray, sigma: float = 1.0, region: np.ndarray | None = None) -> float:

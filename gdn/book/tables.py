@@ -225,3 +225,18 @@ def warm_start_text(meta: Mapping[str, Any] | None, cfg) -> str:
     s = meta.get("summary", {})
     return (f"{meta.get('step')} steps, {s.get('train_seconds', float('nan')):.0f} s of training, final validation "
             f"PSNR {s.get('val_psnr', float('nan')):.2f} dB; trained at commit {meta.get('git_commit') or 'unknown'}.")
+
+
+def colour_cast_text(casts: Mapping[str, np.ndarray]) -> str:
+    """One sentence per method on :func:`gdn.book.studies.colour_cast`: each channel's mean signed error in the
+    holes with its 95 % interval over the pairs, and which channels are biased (interval excluding zero)."""
+    from gdn.stats import bootstrap_mean, format_ci
+
+    parts = []
+    for name, err in casts.items():
+        stats = [bootstrap_mean(err[:, c]) for c in range(3)]
+        cells = ", ".join(f"{ch} {format_ci(st, '{:.1f}', signed=True)}" for ch, st in zip("RGB", stats))
+        biased = [f"{ch} {'high' if st['lo'] > 0 else 'low'}" for ch, st in zip("RGB", stats)
+                  if st["lo"] > 0 or st["hi"] < 0]
+        parts.append(f"{name}: {cells} ({'biased: ' + ', '.join(biased) if biased else 'no channel biased'})")
+    return "; ".join(parts) + "."
