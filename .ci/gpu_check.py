@@ -81,8 +81,8 @@ def _fmt(v, spec=".2f"):
 
 def summary(out: str) -> None:
     out = Path(out)
-    print(f"# GPU check ({(out / 'nvidia-smi.txt').read_text().splitlines()[9:10] if (out / 'nvidia-smi.txt').exists() else 'no nvidia-smi'})\n")
-    print("torch:", (out / "torch.txt").read_text().strip() if (out / "torch.txt").exists() else "?", "\n")
+    machine = (out / "torch.txt").read_text().strip() if (out / "torch.txt").exists() else "?"
+    print(f"# GPU check: {machine}\n")
     print("## gdn bench (median ms / img/s; % of the measured matmul peak)\n")
     print("| row | eager | compiled |\n|---|---|---|")
     eager, comp = _load(out / "bench_eager.json"), _load(out / "bench_compile.json")

@@ -128,7 +128,7 @@ def loader_throughput(cfg: Config, seconds: float = 20.0, device: str | torch.de
     sampler = EpochSampler(len(train_set), cfg.batch_size, cfg.seed)
     t0 = time.perf_counter()
     it = iter(run_loader(cfg, train_set, sampler, 0, dev, cfg.batch_size))
-    next(it)
+    batch = next(it)
     start_s = time.perf_counter() - t0
     t1, batches = time.perf_counter(), 0
     while time.perf_counter() - t1 < seconds:
