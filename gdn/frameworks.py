@@ -67,7 +67,7 @@ class Framework(nn.Module):
         """Compile the joint step's forward, losses and backward as one graph (``cfg.compile``); from now on
         ``step`` takes the single-backward route. ``mode`` is torch.compile's ("reduce-overhead": CUDA graphs)."""
         self.single_backward = True
-        self._joint_losses = torch.compile(self.losses, mode=None if mode == "default" else mode)
+        self._joint_losses = torch.compile(self.losses, mode=mode)
 
     def set_lr_scale(self, scale: float) -> None:
         """Both learning rates times ``scale`` (the step decay of ``cfg.lr_decay_at``; the paper keeps them fixed)."""

@@ -90,7 +90,7 @@ def main(argv: list[str]) -> int:
 
 
 def _loader(args: argparse.Namespace, device) -> int:
-    from gdn.config import ConfigError, resolve
+    from gdn.config import resolve
     from gdn.engine.loader import loader_throughput
     from gdn.files import write_json
 
@@ -99,11 +99,7 @@ def _loader(args: argparse.Namespace, device) -> int:
         over["size"] = args.size
     if args.train_batch:
         over["batch_size"] = args.train_batch
-    try:
-        cfg = resolve(args.profile, over)
-    except ConfigError as e:
-        print(f"gdn bench: error: {e}", file=sys.stderr)
-        return 2
+    cfg = resolve(args.profile, over)  # a ConfigError is a user error: gdn.cli prints its one line, exit 2
     r = loader_throughput(cfg, seconds=args.seconds, device=device)
     print(f"gdn bench --loader: profile {args.profile}, {cfg.train_data} data, {r['size']} px, batch "
           f"{r['batch_size']}, {r['workers']} worker processes, to {device}\n"

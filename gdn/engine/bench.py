@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from gdn.device import autocast, compile_for_inference, resolve_device, sync
+from gdn.device import autocast, compile_for_inference, resolve_device
 from gdn.networks import Detector, Generator
 from gdn.engine.probes import (MEMORY_NOTE, cudnn_tf32, MemoryProbe, machine_info, matmul_peak, model_flops,
                                time_ms)
@@ -49,12 +49,7 @@ COMPILE_CALLS = 3  # calls that compile (and, with CUDA graphs, warm up and reco
 
 def _first_calls_s(fn: Callable[[], Any], device: torch.device, calls: int) -> float:
     """Seconds for the first ``calls`` calls: the compilation a compiled model pays once per shape."""
-    sync(device)
-    t0 = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    sync(device)
-    return time.perf_counter() - t0
+    return sum(time_ms(fn, device, calls, warmup=0)) / 1e3
 
 
 class BenchError(RuntimeError):

@@ -11,7 +11,6 @@ decode the photos again, every epoch: every 256 steps with the built-in photos).
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from typing import Any, Iterator
 
@@ -105,8 +104,9 @@ def workers(cfg: Config) -> int:
     """Loader processes: ``cfg.num_workers``, or with -1 one per CPU core this process may use, but one."""
     if cfg.num_workers >= 0:
         return cfg.num_workers
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(cores - 1, 0)
+    from gdn.engine.probes import usable_cpus
+
+    return max(usable_cpus() - 1, 0)
 
 
 def run_loader(cfg: Config, train_set: Dataset, sampler: EpochSampler, step: int, device: torch.device,

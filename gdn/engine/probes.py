@@ -20,7 +20,7 @@ from gdn.device import resolve_device, sync
 from gdn.networks import Detector, Generator
 
 __all__ = ["count_flops", "cudnn_tf32", "model_flops", "matmul_peak", "MemoryProbe", "MEMORY_NOTE", "time_ms",
-           "machine_info"]
+           "usable_cpus", "machine_info"]
 
 _MIB = 2.0 ** 20
 
@@ -248,6 +248,11 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def usable_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one, else all cores)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def machine_info(device: str | torch.device = "cpu") -> dict[str, Any]:
     """Where the numbers come from: torch version, device name, CPU count, threads, date (UTC)."""
     dev = torch.device(device)
@@ -263,7 +268,7 @@ def machine_info(device: str | torch.device = "cpu") -> dict[str, Any]:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     if hasattr(os, "sched_getaffinity"):
-        info["cpus_usable"] = len(os.sched_getaffinity(0))
+        info["cpus_usable"] = usable_cpus()
     if hasattr(os, "getloadavg"):
         try:
             info["loadavg_1m"] = os.getloadavg()[0]

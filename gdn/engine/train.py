@@ -203,7 +203,9 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
     last = out / "last.pt"
 
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every run
-    fw = Framework(cfg)
+    # on the device before any state is loaded: Optimizer.load_state_dict then puts each state tensor where
+    # its parameter is (Adam's "step" too, where the fused kernel needs it there)
+    fw = Framework(cfg).to(device)
     step = 0
     if resume:
         if not last.exists():
@@ -218,14 +220,6 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
             raise FileExistsError(f"{last} exists: pass --resume to continue that run, or choose another --out")
         if cfg.init:
             init_generator(fw, cfg)
-    fw.to(device)
-    for opt in (fw.opt_g, fw.opt_d):  # optimiser state loaded on CPU must follow the parameters
-        for group in (opt.param_groups if opt is not None else []):
-            on_device = group.get("fused") or group.get("capturable")  # else Adam keeps "step" on the CPU
-            for state in (opt.state[p] for p in group["params"] if p in opt.state):
-                for key, value in state.items():
-                    if torch.is_tensor(value) and (key != "step" or on_device):
-                        state[key] = value.to(device)
     if cfg.channels_last:
         fw.to(memory_format=torch.channels_last)
     fw.generator = ddp.wrap(fw.generator, device)
