@@ -1,5 +1,7 @@
 """Helpers of ``.ci/gpu-check``: ``profile OUT DEVICE PROFILE [key=value ...]`` prints where a Det training
-step spends its time (eager, then compiled); ``summary OUT`` prints the before/after tables as Markdown."""
+step spends its time (eager, then compiled); ``kernels DEVICE`` times the generator's memory-bound layers
+(instance norm, reflection padding) in the forms that could replace them; ``summary OUT`` prints the
+before/after tables as Markdown."""
 from __future__ import annotations
 
 import csv
@@ -57,6 +59,70 @@ def profile(out: str, device: str, profile_name: str, *pairs: str) -> None:
             prof.export_chrome_trace(str(Path(out) / f"trace_{'compiled' if compiled else 'eager'}.json"))
 
 
+def kernels(device: str) -> None:
+    """Forward + backward of one generator layer's glue at the paper's middle size (batch 8, 256 channels,
+    64 x 64; bf16 autocast on CUDA), in the forms that compute the same thing, so the next change to
+    ``gdn.networks`` is chosen by measurement: which norm and which padding cost the fewest memory passes."""
+    import torch
+    import torch.nn.functional as F
+
+    from gdn.device import autocast, resolve_device
+    from gdn.engine.probes import time_ms
+
+    dev = resolve_device(device)
+    cuda = dev.type == "cuda"
+    b, c, h = (8, 256, 64) if cuda else (2, 32, 16)
+    precision = "bf16" if cuda else "fp32"
+    gen = torch.Generator().manual_seed(0)
+    weight = torch.nn.Parameter(torch.ones(c, device=dev))
+    bias = torch.nn.Parameter(torch.zeros(c, device=dev))
+    conv = torch.nn.Parameter(torch.randn(c, c, 3, 3, generator=gen).div(c * 3).to(dev))
+
+    def inputs(channels_last: bool):
+        x = torch.randn(b, c, h, h, generator=gen).to(dev, torch.bfloat16 if cuda else torch.float32)
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        return x.contiguous(memory_format=fmt).requires_grad_()
+
+    def inorm(x):
+        return F.instance_norm(x, weight=weight, bias=bias, eps=1e-5)
+
+    def gnorm(x):
+        return F.group_norm(x, c, weight, bias, eps=1e-5)
+
+    def manual(x):
+        # the instance norm as reductions over H, W in fp32: no reshape to (1, B*C, H, W)
+        xf = x.float()
+        var, mean = torch.var_mean(xf, dim=(2, 3), keepdim=True, correction=0)
+        return ((xf - mean) * torch.rsqrt(var + 1e-5) * weight[:, None, None] + bias[:, None, None]).to(x.dtype)
+
+    def pad_conv(x):
+        return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), conv, dilation=2)
+
+    def zero_conv(x):
+        return F.conv2d(x, conv, dilation=2, padding=2)
+
+    variants = [("instance_norm", inorm), ("group_norm, C groups", gnorm), ("var_mean in fp32", manual),
+                ("instance_norm, compiled", torch.compile(inorm)),
+                ("reflect pad 2 + conv 3x3 dil 2", pad_conv), ("the same, compiled", torch.compile(pad_conv)),
+                ("conv 3x3 dil 2, zero pad (no pad pass)", zero_conv)]
+    print(f"## Layer glue, forward + backward, ({b}, {c}, {h}, {h}), {precision} (median ms of 20)\n")
+    print("| form | channels_last | contiguous |\n|---|---|---|")
+    for name, fn in variants:
+        cells = []
+        for cl in (True, False):
+            x = inputs(cl)
+
+            def step():
+                with autocast(dev, precision):
+                    y = fn(x)
+                y.backward(torch.ones_like(y))
+            try:
+                cells.append(f"{sorted(time_ms(step, dev, 20, warmup=3))[10]:.3f}")
+            except Exception as exc:  # one failing form must not cost the others
+                cells.append(f"failed: {type(exc).__name__}")
+        print(f"| {name} | {cells[0]} | {cells[1]} |", flush=True)
+
+
 def _steady(run: Path) -> tuple[float | None, int]:
     """Images/s over the last 60 % of a run's log rows (past the start and the compilation), and its steps."""
     log, cfg = run / "log.csv", run / "config.json"
@@ -84,7 +150,8 @@ def summary(out: str) -> None:
     machine = (out / "torch.txt").read_text().strip() if (out / "torch.txt").exists() else "?"
     print(f"# GPU check: {machine}\n")
     print("## gdn bench (median ms / img/s; % of the measured matmul peak)\n")
-    print("| row | eager | compiled |\n|---|---|---|")
+    print("| row | before (eager) | eager | compiled |\n|---|---|---|---|")
+    before = _load(out / "bench_before.json")
     eager, comp = _load(out / "bench_eager.json"), _load(out / "bench_compile.json")
 
     def cell(res, path, spec=".3f"):
@@ -102,9 +169,9 @@ def summary(out: str) -> None:
                               ("train share of peak", ("train", "peak_fraction"), ".1%"),
                               ("compile + first calls: G, Det, train (s)", None, "")]:
         if path is None:
-            print(f"| {label} | - | " + ", ".join(cell(comp, (n, "compile_s"), ".1f") for n in ("generator", "detector", "train")) + " |")
+            print(f"| {label} | - | - | " + ", ".join(cell(comp, (n, "compile_s"), ".1f") for n in ("generator", "detector", "train")) + " |")
         else:
-            print(f"| {label} | {cell(eager, path, spec)} | {cell(comp, path, spec)} |")
+            print(f"| {label} | {cell(before, path, spec)} | {cell(eager, path, spec)} | {cell(comp, path, spec)} |")
     print("\n## Data loader alone\n\n| workers | img/s |\n|---|---|")
     for name in ("loader_2", "loader_auto"):
         r = _load(out / f"{name}.json")
@@ -117,4 +184,4 @@ def summary(out: str) -> None:
 
 
 if __name__ == "__main__":
-    {"profile": profile, "summary": summary}[sys.argv[1]](*sys.argv[2:])
+    {"profile": profile, "kernels": kernels, "summary": summary}[sys.argv[1]](*sys.argv[2:])
