@@ -71,6 +71,8 @@ class Config:
     compile: bool = False  # torch.compile the joint step (forward, losses, backward) as one graph; same maths
     compile_mode: str = "default"  # torch.compile mode: "default", "reduce-overhead" (CUDA graphs), "max-autotune"
     deterministic: bool = False  # torch.use_deterministic_algorithms (needed for bit-exact resume on GPU)
+    cudnn_benchmark: bool = False  # CUDA: cuDNN times its algorithms for each convolution shape on the first
+    #                                steps and keeps the fastest (training shapes are static); off: its heuristics
     log_every: int = 50  # steps between CSV log rows
     sample_every: int = 500  # steps between sample grids
     save_every: int = 1000  # steps between refreshes of DIR/last.pt (also written at the end and on Ctrl-C)

@@ -74,7 +74,7 @@ def _check_resume_config(saved: dict[str, Any], cfg: Config, out: Path) -> None:
     # Everything but the run length must match, or the resumed run is a different experiment.
     # (compiling changes the speed, not the maths: tests/test_frameworks.py)
     free = {"steps", "epochs", "log_every", "sample_every", "save_every", "keep_every", "eval_every",
-            "num_workers", "device", "compile", "compile_mode"}
+            "num_workers", "device", "compile", "compile_mode", "cudnn_benchmark"}
     diff = {k: (saved[k], v) for k, v in cfg.to_dict().items() if k not in free and saved.get(k) != v}
     if diff:
         lines = ", ".join(f"{k}: saved {a!r} vs now {b!r}" for k, (a, b) in diff.items())
@@ -196,6 +196,7 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
         raise ValueError(f"batch_size {cfg.batch_size} is not divisible by the {ddp.world} processes")
     if cfg.deterministic:
         torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = cfg.cudnn_benchmark and not cfg.deterministic
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     if ddp.main:
         out.mkdir(parents=True, exist_ok=True)
