@@ -150,8 +150,8 @@ def summary(out: str) -> None:
     machine = (out / "torch.txt").read_text().strip() if (out / "torch.txt").exists() else "?"
     print(f"# GPU check: {machine}\n")
     print("## gdn bench (median ms / img/s; % of the measured matmul peak)\n")
-    print("| row | before (eager) | eager | compiled |\n|---|---|---|---|")
-    before = _load(out / "bench_before.json")
+    print("| row | before (eager) | eager | compiled | compiled, cuDNN benchmark |\n|---|---|---|---|---|")
+    before, cudnn = _load(out / "bench_before.json"), _load(out / "bench_compile_cudnn.json")
     eager, comp = _load(out / "bench_eager.json"), _load(out / "bench_compile.json")
 
     def cell(res, path, spec=".3f"):
@@ -169,9 +169,11 @@ def summary(out: str) -> None:
                               ("train share of peak", ("train", "peak_fraction"), ".1%"),
                               ("compile + first calls: G, Det, train (s)", None, "")]:
         if path is None:
-            print(f"| {label} | - | - | " + ", ".join(cell(comp, (n, "compile_s"), ".1f") for n in ("generator", "detector", "train")) + " |")
+            print(f"| {label} | - | - | " + " | ".join(", ".join(cell(r, (n, "compile_s"), ".1f") for n in
+                                                          ("generator", "detector", "train")) for r in (comp, cudnn))
+                  + " |")
         else:
-            print(f"| {label} | {cell(before, path, spec)} | {cell(eager, path, spec)} | {cell(comp, path, spec)} |")
+            print(f"| {label} | " + " | ".join(cell(r, path, spec) for r in (before, eager, comp, cudnn)) + " |")
     print("\n## Data loader alone\n\n| workers | img/s |\n|---|---|")
     for name in ("loader_2", "loader_auto"):
         r = _load(out / f"{name}.json")

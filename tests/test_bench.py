@@ -186,3 +186,18 @@ def test_cli_loader_times_the_profiles_training_loader(tmp_path, capsys):
     r = json.loads(out.read_text())
     assert r["workers"] == 0 and r["size"] == 64 and r["images_per_s"] > 0
     assert main(["bench", "--loader", "--profile", "nope"]) == 2
+
+
+def test_cudnn_benchmark_is_on_for_the_run_only_and_recorded(tmp_path, monkeypatch):
+    import torch
+
+    from gdn.engine import bench
+
+    before, seen, real = torch.backends.cudnn.benchmark, [], bench._run_bench
+    monkeypatch.setattr(bench, "_run_bench", lambda *a: seen.append(torch.backends.cudnn.benchmark) or real(*a))
+    r = run_bench(quick=True, threads=1, progress=False, precision="fp32", batches=(1,), cudnn_benchmark=True)
+    assert seen == [True] and torch.backends.cudnn.benchmark == before
+    assert r["config"]["cudnn_benchmark"] is True and "cuDNN benchmark True" in format_bench(r)
+    out = tmp_path / "b.json"
+    assert main(["bench", "--quick", "--quiet", "--precision", "fp32", "--cudnn-benchmark", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["config"]["cudnn_benchmark"] is True

@@ -53,6 +53,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true",
                    help="time torch.compile'd networks (CUDA graphs on cuda) and training step; compilation "
                         "is reported apart")
+    p.add_argument("--cudnn-benchmark", action="store_true",
+                   help="let cuDNN time its algorithms per convolution shape in the warm-up (CUDA)")
     p.add_argument("--loader", action="store_true",
                    help="time the training data loader alone instead (images/s of what gdn train builds)")
     p.add_argument("--profile", default="paper", help="--loader: the config profile whose loader to time (paper)")
@@ -79,7 +81,7 @@ def main(argv: list[str]) -> int:
                        precision=args.precision, batches=args.batches, train_batch=args.train_batch,
                        repeats=args.repeats, quick=args.quick, channels_last=args.channels_last,
                        force_bf16=args.force_bf16, progress=not args.quiet, threads=args.threads,
-                       backend=args.backend, compile=args.compile)
+                       backend=args.backend, compile=args.compile, cudnn_benchmark=args.cudnn_benchmark)
     print(format_bench(result))
     if args.json:
         result.setdefault("machine", machine_info(device))

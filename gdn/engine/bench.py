@@ -205,7 +205,8 @@ def run_bench(device: str | torch.device = "cpu", size: int | None = None, width
               res_blocks: int | None = None, precision: str = "both", batches: Sequence[int] | None = None,
               train_batch: int | None = None, repeats: int | None = None, quick: bool = False,
               channels_last: bool = False, force_bf16: bool = False, progress: bool = True,
-              threads: int | None = None, backend: str = "torch", compile: bool = False) -> dict[str, Any]:
+              threads: int | None = None, backend: str = "torch", compile: bool = False,
+              cudnn_benchmark: bool = False) -> dict[str, Any]:
     """Benchmark G, Det and one Det training step; returns a JSON-able dict (see the module docstring).
 
     Defaults: 256 px, width 64, 8 residual blocks (the paper's networks), batches (1, 2, 4, 8), training batch
@@ -216,14 +217,18 @@ def run_bench(device: str | torch.device = "cpu", size: int | None = None, width
     sets ``torch.set_num_threads`` for the run only (default: torch's, i.e. all cores). ``backend="onnx"`` adds
     onnxruntime timings of the same networks (CPU, fp32) under ``result["onnxruntime"]``. ``compile=True`` times
     the compiled networks and training step, with their compilation reported apart (``compile_s``).
+    ``cudnn_benchmark=True`` lets cuDNN time its algorithms for each convolution shape during the warm-up calls
+    (as ``gdn train cudnn_benchmark=true`` does) instead of picking them by its heuristics.
     """
-    previous_threads = torch.get_num_threads()
+    previous_threads, previous_cudnn = torch.get_num_threads(), torch.backends.cudnn.benchmark
     if threads:
         torch.set_num_threads(int(threads))
+    torch.backends.cudnn.benchmark = bool(cudnn_benchmark)
     try:
         return _run_bench(device, size, width, res_blocks, precision, batches, train_batch, repeats, quick,
                           channels_last, force_bf16, progress, backend, compile)
     finally:
+        torch.backends.cudnn.benchmark = previous_cudnn
         if threads:
             torch.set_num_threads(previous_threads)
 
@@ -303,7 +308,8 @@ def _run_bench(device, size, width, res_blocks, precision, batches, train_batch,
         "config": {"device": str(dev), "size": size, "width": width, "res_blocks": res_blocks,
                    "precisions": list(precisions), "batches": list(batches), "train_batch": train_batch,
                    "repeats": repeats, "warmup": warmup, "channels_last": channels_last, "quick": quick,
-                   "backend": backend, "compile": compile},
+                   "backend": backend, "compile": compile,
+                   "cudnn_benchmark": torch.backends.cudnn.benchmark},
         "flops_per_image": {"generator": g_flops, "detector": d_flops,
                             "train_step": next((r["train"]["flops_per_image"] for r in results.values()
                                                 if "train" in r), None)},
@@ -361,7 +367,8 @@ def format_bench(result: dict[str, Any]) -> str:
         f"gdn bench: {cfg['device']} ({machine.get('device_name', '?')}), {machine.get('threads', '?')} threads, "
         f"torch {machine.get('torch', '?')}, {machine.get('date', '')}",
         f"{cfg['size']} px, width {cfg['width']}, {cfg['res_blocks']} res blocks, channels_last "
-        f"{cfg['channels_last']}, compiled {cfg.get('compile', False)}, median of {cfg['repeats']} after "
+        f"{cfg['channels_last']}, compiled {cfg.get('compile', False)}, cuDNN benchmark "
+        f"{cfg.get('cudnn_benchmark', False)}, median of {cfg['repeats']} after "
         f"{cfg['warmup']} warm-up" + (f" and {COMPILE_CALLS} compiling calls per shape" if cfg.get("compile") else ""),
         f"FLOPs/image: generator {flops['generator'] / 1e9:.2f} G, detector {flops['detector'] / 1e9:.2f} G"
         + (f", Det train step {flops['train_step'] / 1e9:.1f} G" if flops.get("train_step") else ""),
