@@ -196,8 +196,8 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
         raise ValueError(f"batch_size {cfg.batch_size} is not divisible by the {ddp.world} processes")
     if cfg.deterministic:
         torch.use_deterministic_algorithms(True)
-    torch.backends.cudnn.benchmark = cfg.cudnn_benchmark and not cfg.deterministic
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.benchmark = cfg.cudnn_benchmark and not cfg.deterministic
     if ddp.main:
         out.mkdir(parents=True, exist_ok=True)
     ddp.barrier()
