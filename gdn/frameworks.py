@@ -53,7 +53,7 @@ class Framework(nn.Module):
         if cfg.framework not in FRAMEWORKS:
             raise ValueError(f"unknown framework {cfg.framework!r}; choose one of {FRAMEWORKS}")
         self.cfg = cfg
-        self.generator = generator if generator is not None else Generator(cfg.width, cfg.res_blocks, cfg.norm)
+        self.generator = generator if generator is not None else Generator(cfg.width, cfg.res_blocks, cfg.norm, cfg.colour_anchor)
         self.critic = critic if critic is not None else build_critic(cfg.framework, cfg.critic_width)
         # fused: one kernel per step for all parameters (CPU and CUDA), the same update as the default Adam
         betas = (float(cfg.beta1), float(cfg.beta2))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["Generator", "Detector", "Discriminator", "count_parameters", "corrupt"]
+__all__ = ["Generator", "Detector", "Discriminator", "count_parameters", "corrupt", "valid_mean", "ANCHORS"]
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -32,6 +32,13 @@ def _xavier(module: nn.Module) -> None:
 
 
 NORMS = ("instance", "none")
+ANCHORS = ("none", "mean")
+
+
+def valid_mean(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The mean colour of each image's valid pixels (mask 0): (B,3,1,1); an all-hole image gives 0."""
+    keep = 1 - mask  # (B,1,H,W), 1 = valid
+    return (image * keep).sum(dim=(2, 3), keepdim=True) / keep.sum(dim=(2, 3), keepdim=True).clamp_min(1.0)
 
 
 def _norm(channels: int, norm: str) -> nn.Module:
@@ -83,14 +90,22 @@ class Generator(nn.Module):
     ``norm="none"`` drops the instance norms (the cpu profile's documented deviation): each instance norm
     removes the image's colour level from its features, which a long training learns to work around and a
     few minutes of CPU training do not, so the fills take the training photos' colours (Training chapter).
+
+    ``anchor="mean"`` (the cpu profile's other deviation; the paper's is ``"none"``) adds, before the output
+    tanh, the logit of the mean colour of the image's valid pixels, so a zero output of the last conv is the
+    mean-colour fill and the network learns departures from it. Over random holes those departures average
+    zero in every channel, so a small training set cannot teach a colour cast (Training chapter). No weights
+    change: the same state dict loads either way.
     """
 
-    def __init__(self, width: int = 64, res_blocks: int = 8, norm: str = "instance"):
+    def __init__(self, width: int = 64, res_blocks: int = 8, norm: str = "instance", anchor: str = "none"):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"unknown generator norm {norm!r}; choose one of {NORMS}")
+        if anchor not in ANCHORS:
+            raise ValueError(f"unknown generator anchor {anchor!r}; choose one of {ANCHORS}")
         w = width
-        self.width, self.res_blocks, self.norm = width, res_blocks, norm
+        self.width, self.res_blocks, self.norm, self.anchor = width, res_blocks, norm, anchor
         self.encoder = nn.Sequential(
             *_conv_in_relu(4, w, 7, reflect=3, norm=norm),
             *_conv_in_relu(w, 2 * w, 4, stride=2, zero=1, norm=norm),
@@ -112,7 +127,10 @@ class Generator(nn.Module):
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         # image (B,3,H,W) in [0,1]; mask (B,1,H,W), 1 = hole; H, W multiples of 4
         x = torch.cat([corrupt(image, mask), mask], dim=1)  # (B,4,H,W)
-        x = self.decoder(self.middle(self.encoder(x)))
+        x = self.decoder(self.middle(self.encoder(x)))  # (B,3,H,W) logits
+        if self.anchor == "mean":
+            # clamped so that the logit stays finite for an all-black or all-white surround
+            x = x + torch.atanh(2 * valid_mean(image, mask).clamp(0.01, 0.99) - 1)  # (B,3,1,1)
         return (torch.tanh(x) + 1) / 2  # (B,3,H,W) raw prediction I_out in [0,1]
 
 

@@ -101,3 +101,25 @@ def test_norm_none_keeps_every_conv_and_lets_the_brightness_through():
         assert torch.allclose(pre(0.5 * image), 0.5 * pre(image), atol=1e-4)
     with pytest.raises(ValueError, match="unknown generator norm"):
         Generator(norm="batch")
+
+
+def test_mean_anchor_starts_from_the_mean_colour_fill_and_loads_the_same_weights():
+    from gdn.networks import valid_mean
+
+    g = Generator(width=8, res_blocks=1, norm="none", anchor="mean")
+    assert set(g.state_dict()) == set(Generator(width=8, res_blocks=1, norm="none").state_dict())
+    gen = torch.Generator().manual_seed(0)
+    image = torch.rand(2, 3, 32, 32, generator=gen) * torch.tensor([1.0, 0.3, 0.6])[:, None, None]  # a tinted pair
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[0, :, 4:20, 6:30] = 1
+    mask[1, :, 10:14, :] = 1
+    keep = 1 - mask
+    expected = (image * keep).sum(dim=(2, 3)) / keep.sum(dim=(2, 3))  # (2,3)
+    assert torch.allclose(valid_mean(image, mask)[:, :, 0, 0], expected, atol=1e-6)
+    for p in g.parameters():
+        torch.nn.init.zeros_(p)
+    with torch.no_grad():
+        out = g(image, mask)  # a zero network: every pixel is the mean colour of its image's valid pixels
+    assert torch.allclose(out, expected[:, :, None, None].expand_as(out), atol=1e-5)
+    with pytest.raises(ValueError, match="unknown generator anchor"):
+        Generator(anchor="median")

@@ -150,8 +150,12 @@ def test_init_starts_from_a_checkpoints_generator_and_warmup_freezes_it(tmp_path
     assert 0 <= float(row["val_auroc"]) <= 1 and float(row["loss_d"]) > 0
     # a mismatched network is one clear error naming the file
     fw = Framework(_cfg(framework="det", width=16))
-    with pytest.raises(RuntimeError, match="warm.pt: init generator has width 8, 1 residual blocks and norm"):
+    with pytest.raises(RuntimeError, match=r"warm.pt: init generator has width=8, res_blocks=1, .*this config width=16"):
         init_generator(fw, _cfg(framework="det", width=16, init=str(packed)))
+    # the same weights, but a generator whose output means something else (relative to the mean colour)
+    fw = Framework(_cfg(framework="det", colour_anchor="mean"))
+    with pytest.raises(RuntimeError, match="colour_anchor='none'; this config .*colour_anchor='mean'"):
+        init_generator(fw, _cfg(framework="det", colour_anchor="mean", init=str(packed)))
     with pytest.raises(RuntimeError, match="missing.pt: init checkpoint not found"):
         init_generator(fw, _cfg(init=str(tmp_path / "missing.pt")))
     with pytest.raises(RuntimeError, match="no bundled checkpoint 'gdn:nope'"):

@@ -54,7 +54,7 @@ def build_networks(ckpt: dict[str, Any], path: str | os.PathLike = "checkpoint")
     from gdn.networks import Generator
 
     cfg: Config = ckpt["config"]
-    generator = Generator(cfg.width, cfg.res_blocks, cfg.norm)
+    generator = Generator(cfg.width, cfg.res_blocks, cfg.norm, cfg.colour_anchor)
     critic = build_critic(cfg.framework, cfg.critic_width) if "critic" in ckpt else None
     try:
         generator.load_state_dict(ckpt["generator"])

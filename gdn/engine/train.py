@@ -149,10 +149,10 @@ def init_generator(fw: Framework, cfg: Config) -> None:
     path = resolve_init(cfg.init)
     ckpt = load_checkpoint(path)
     saved = ckpt["config"]
-    if (saved.width, saved.res_blocks, saved.norm) != (cfg.width, cfg.res_blocks, cfg.norm):
-        raise CheckpointError(f"{path}: init generator has width {saved.width}, {saved.res_blocks} residual "
-                              f"blocks and norm {saved.norm!r}; this config {cfg.width}, {cfg.res_blocks} and "
-                              f"{cfg.norm!r}")
+    shape = ("width", "res_blocks", "norm", "colour_anchor")
+    if any(getattr(saved, k) != getattr(cfg, k) for k in shape):
+        raise CheckpointError(f"{path}: init generator has " + ", ".join(f"{k}={getattr(saved, k)!r}" for k in shape)
+                              + "; this config " + ", ".join(f"{k}={getattr(cfg, k)!r}" for k in shape))
     fw.generator.load_state_dict(ckpt["generator"])  # before DDP wraps it
 
 
