@@ -43,8 +43,8 @@ class Config:
     width: int = 64  # generator channels of the first layer; 64 is the paper's network (10,779,328 parameters)
     res_blocks: int = 8  # residual blocks in the generator
     norm: str = "instance"  # generator normalisation: "instance" (the paper) or "none" (cpu profile, see networks)
-    colour_anchor: str = "none"  # generator output: "none" (the paper) or "mean": relative to the mean colour of
-    #                              the image's valid pixels (cpu profile, see networks.Generator)
+    colour_anchor: str = "none"  # generator output relative to a training-free fill: "none" (the paper), "mean"
+    #                              (the valid pixels' mean colour) or "pushpull" (networks.Generator; experiments)
     critic_width: int = 32  # channels of the detector's (and Adv discriminator's) first layer; 32 is the paper's
     # -- optimisation (Sec. 4.1, official config.yml) --
     size: int = 256  # training resolution, images and masks resized to size x size
@@ -96,7 +96,7 @@ CHOICES = {
     "precision": ("fp32", "bf16"),
     "augment": ("none", "colour"),
     "norm": ("instance", "none"),
-    "colour_anchor": ("none", "mean"),
+    "colour_anchor": ("none", "mean", "pushpull"),
     "compile_mode": ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
 }
 

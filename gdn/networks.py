@@ -8,9 +8,11 @@ head on the detector. At the defaults ``Generator`` has 10,779,328 parameters an
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["Generator", "Detector", "Discriminator", "count_parameters", "corrupt", "valid_mean", "ANCHORS"]
+__all__ = ["Generator", "Detector", "Discriminator", "count_parameters", "corrupt", "valid_mean", "push_pull",
+           "ANCHORS"]
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -32,13 +34,34 @@ def _xavier(module: nn.Module) -> None:
 
 
 NORMS = ("instance", "none")
-ANCHORS = ("none", "mean")
+ANCHORS = ("none", "mean", "pushpull")
 
 
 def valid_mean(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The mean colour of each image's valid pixels (mask 0): (B,3,1,1); an all-hole image gives 0."""
     keep = 1 - mask  # (B,1,H,W), 1 = valid
     return (image * keep).sum(dim=(2, 3), keepdim=True) / keep.sum(dim=(2, 3), keepdim=True).clamp_min(1.0)
+
+
+def push_pull(image: torch.Tensor, mask: torch.Tensor, gain: float = 16.0) -> torch.Tensor:
+    """A training-free fill of the holes from their surroundings (push-pull interpolation): average the valid
+    pixels over a pyramid of 2x2 cells down to one pixel (push), then, from the coarsest level up, keep each
+    cell's own average where it has enough valid pixels and the upsampled coarser fill elsewhere (pull).
+    Valid pixels come back unchanged; (B,3,H,W) in, (B,3,H,W) out. ``gain``: a cell whose valid share is
+    1/gain or more keeps its own average. No weights; differentiable; any H, W."""
+    keep = 1 - mask  # (B,1,H,W), 1 = valid
+    num, den = image * keep, keep
+    levels = [(num, den)]
+    while min(num.shape[-2:]) > 1:
+        num = F.avg_pool2d(num, 2, ceil_mode=True)
+        den = F.avg_pool2d(den, 2, ceil_mode=True)
+        levels.append((num, den))
+    fill = levels[-1][0] / levels[-1][1].clamp_min(1e-6)  # (B,3,1,1) at the top: the mean colour
+    for num, den in reversed(levels[:-1]):
+        up = F.interpolate(fill, size=num.shape[-2:], mode="bilinear", align_corners=False)
+        w = (den * gain).clamp(max=1.0)
+        fill = w * num / den.clamp_min(1e-6) + (1 - w) * up
+    return fill
 
 
 def _norm(channels: int, norm: str) -> nn.Module:
@@ -91,11 +114,13 @@ class Generator(nn.Module):
     removes the image's colour level from its features, which a long training learns to work around and a
     few minutes of CPU training do not, so the fills take the training photos' colours (Training chapter).
 
-    ``anchor="mean"`` (the cpu profile's other deviation; the paper's is ``"none"``) adds, before the output
-    tanh, the logit of the mean colour of the image's valid pixels, so a zero output of the last conv is the
-    mean-colour fill and the network learns departures from it. Over random holes those departures average
-    zero in every channel, so a small training set cannot teach a colour cast (Training chapter). No weights
-    change: the same state dict loads either way.
+    ``anchor`` (the paper's is ``"none"``) adds, before the output tanh, the logit of a training-free fill,
+    so a zero output of the last conv is that fill and the network learns departures from it: ``"mean"``,
+    the mean colour of the image's valid pixels; ``"pushpull"``, the same on valid pixels and
+    :func:`push_pull` in the holes, which carries the colours at each hole's border into it. Either way the
+    fill's colours come from the photo at hand, not from what a small training set taught. Experiments against
+    the cpu profile's colour cast, measured in the Training chapter; no profile uses them yet. No weights
+    change: the same state dict loads with any anchor.
     """
 
     def __init__(self, width: int = 64, res_blocks: int = 8, norm: str = "instance", anchor: str = "none"):
@@ -128,9 +153,14 @@ class Generator(nn.Module):
         # image (B,3,H,W) in [0,1]; mask (B,1,H,W), 1 = hole; H, W multiples of 4
         x = torch.cat([corrupt(image, mask), mask], dim=1)  # (B,4,H,W)
         x = self.decoder(self.middle(self.encoder(x)))  # (B,3,H,W) logits
-        if self.anchor == "mean":
-            # clamped so that the logit stays finite for an all-black or all-white surround
-            x = x + torch.atanh(2 * valid_mean(image, mask).clamp(0.01, 0.99) - 1)  # (B,3,1,1)
+        if self.anchor != "none":
+            base = valid_mean(image, mask)  # (B,3,1,1)
+            if self.anchor == "pushpull":
+                # only in the holes: on valid pixels push_pull is the answer itself, and an L1 loss there would
+                # pull the whole network to zero output (measured: it stopped learning within 500 steps)
+                base = mask * push_pull(image, mask) + (1 - mask) * base  # (B,3,H,W)
+            # clamped so that the logit stays finite for black or white surroundings
+            x = x + torch.atanh(2 * base.clamp(0.01, 0.99) - 1)
         return (torch.tanh(x) + 1) / 2  # (B,3,H,W) raw prediction I_out in [0,1]
 
 

@@ -123,3 +123,27 @@ def test_mean_anchor_starts_from_the_mean_colour_fill_and_loads_the_same_weights
     assert torch.allclose(out, expected[:, :, None, None].expand_as(out), atol=1e-5)
     with pytest.raises(ValueError, match="unknown generator anchor"):
         Generator(anchor="median")
+
+
+def test_push_pull_fills_each_hole_from_its_own_border_and_keeps_valid_pixels():
+    from gdn.networks import push_pull, valid_mean
+
+    image = torch.zeros(1, 3, 40, 56)
+    image[:, 0, :, :28] = 1.0  # left half red
+    image[:, 2, :, 28:] = 1.0  # right half blue
+    mask = torch.zeros(1, 1, 40, 56)
+    mask[..., 10:20, 4:14] = 1  # a hole well inside the red half
+    mask[..., 22:30, 40:50] = 1  # and one inside the blue half
+    fill = push_pull(image, mask)
+    assert torch.equal(fill * (1 - mask), image * (1 - mask))  # valid pixels come back as they were
+    assert torch.allclose(fill[0, :, 10:20, 4:14], image[0, :, 10:20, 4:14], atol=1e-5)  # red, not the mean
+    assert torch.allclose(fill[0, :, 22:30, 40:50], image[0, :, 22:30, 40:50], atol=1e-5)  # blue
+    # pushpull anchor with a zero network: push_pull in the holes, the valid pixels' mean colour elsewhere
+    g = Generator(width=8, res_blocks=1, norm="none", anchor="pushpull")
+    for p in g.parameters():
+        torch.nn.init.zeros_(p)
+    shade = image.clamp(0.05, 0.95)  # inside the anchor's clamp, so the logits round-trip
+    with torch.no_grad():
+        out = g(shade, mask)
+    want = mask * push_pull(shade, mask) + (1 - mask) * valid_mean(shade, mask)
+    assert torch.allclose(out, want, atol=1e-5)
