@@ -133,9 +133,9 @@ def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mas
         test = f"{n_images} images of {cfg.test_data}"
     steps = f"{cfg.steps} generator steps" if cfg.steps else f"{cfg.epochs} epochs"
     start = f" from the warm start {cfg.init}" if cfg.init else ""
-    if cfg.critic_warmup or cfg.critic_cooldown:
-        start += (f" (Det and Adv also train their critic alone for {cfg.critic_warmup} steps before and "
-                  f"{cfg.critic_cooldown} after)")
+    alone = [f"{n} steps {when}" for n, when in ((cfg.critic_warmup, "before"), (cfg.critic_cooldown, "after")) if n]
+    if alone:
+        start += f" (Det and Adv also train their critic alone for {' and '.join(alone)})"
     comparable = ("" if cfg.train_data != "builtin" and cfg.size == 256 else
                   " The paper trains 100 epochs at 256 x 256 on CelebA-HQ, Places2 and Paris StreetView and "
                   "tests on 12k masks, so these numbers are not comparable with its tables in absolute terms; "
