@@ -44,7 +44,7 @@ class Config:
     res_blocks: int = 8  # residual blocks in the generator
     norm: str = "instance"  # generator normalisation: "instance" (the paper) or "none" (cpu profile, see networks)
     colour_anchor: str = "none"  # generator output relative to a training-free fill: "none" (the paper), "mean"
-    #                              (the valid pixels' mean colour) or "pushpull" (networks.Generator; experiments)
+    #                              (the valid pixels' mean colour) or "pushpull" (cpu profile; networks.Generator)
     critic_width: int = 32  # channels of the detector's (and Adv discriminator's) first layer; 32 is the paper's
     # -- optimisation (Sec. 4.1, official config.yml) --
     size: int = 256  # training resolution, images and masks resized to size x size

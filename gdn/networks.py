@@ -118,9 +118,9 @@ class Generator(nn.Module):
     so a zero output of the last conv is that fill and the network learns departures from it: ``"mean"``,
     the mean colour of the image's valid pixels; ``"pushpull"``, the same on valid pixels and
     :func:`push_pull` in the holes, which carries the colours at each hole's border into it. Either way the
-    fill's colours come from the photo at hand, not from what a small training set taught. Experiments against
-    the cpu profile's colour cast, measured in the Training chapter; no profile uses them yet. No weights
-    change: the same state dict loads with any anchor.
+    fill's colours come from the photo at hand, not from what a small training set taught. The cpu and warmstart
+    profiles use ``"pushpull"`` (their colour cast without it, and every anchor tried, are in the Training
+    chapter). No weights change: the same state dict loads with any anchor.
     """
 
     def __init__(self, width: int = 64, res_blocks: int = 8, norm: str = "instance", anchor: str = "none"):
