@@ -120,10 +120,12 @@ PROFILES: dict[str, dict[str, Any]] = {
     # paper, each measured in the Training chapter: a 4x narrower generator with 4 blocks, no instance norm and
     # the push-pull colour anchor, a 2x narrower critic, the warm start, the critic's cool-down, its learning rate
     # (15x the generator's; the paper's is 0.1x), and the detector also shown white holes (critic_corrupt).
+    # Data loads in the training process (num_workers=0): `gdn book` runs the trainings side by side, one per core,
+    # and a loader process each would put twice as many busy processes as cores.
     "cpu": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="pushpull", init="gdn:cpu-warmstart",
                 batch_size=8, steps=300, critic_warmup=0, critic_cooldown=700, critic_width=16, critic_corrupt=0.25,
                 lr=2e-5, d_lr=3e-4, lr_decay_at=650, beta1=0.5, beta2=0.999, builtin_train=160000,
-                builtin_test=48, num_workers=1, log_every=25, eval_every=50, sample_every=400, save_every=400,
+                builtin_test=48, num_workers=0, log_every=25, eval_every=50, sample_every=400, save_every=400,
                 keep_every=800, eval_per_bin=8),
     "paper": dict(),
 }

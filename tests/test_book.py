@@ -77,7 +77,7 @@ class FakeExecutor:
     def __init__(self):
         self.calls: list[str] = []
 
-    def __call__(self, notebook: Path, output: Path, params: dict, cwd: Path) -> None:
+    def __call__(self, notebook: Path, output: Path, params: dict, cwd: Path, threads=None) -> None:
         self.calls.append(output.stem)
         output.write_text(notebook.read_text())
         if output.stem == "train":
@@ -135,6 +135,70 @@ def test_a_failed_notebook_is_not_recorded_and_reruns(tmp_path):
     fake = FakeExecutor()
     book.run_steps(steps, work, "p", execute=fake, out=open(tmp_path / "log", "w"))
     assert fake.calls[0] == "train"
+
+
+def _parallel_setup(tmp_path, n=4):
+    work = tmp_path / "work"
+    names = [f"t{k}" for k in range(n)]
+    for name in names + ["e"]:
+        _notebook(work / "notebooks" / f"{name}.ipynb", "n = 1\n")
+    steps = [book_plan.Step(name, f"{name}.ipynb", {}, parallel=True) for name in names]
+    steps.append(book_plan.Step("e", "e.ipynb", {}, deps=tuple(names)))
+    return work, steps
+
+
+def test_jobs_run_parallel_steps_side_by_side_and_the_rest_alone(tmp_path):
+    import threading
+
+    work, steps = _parallel_setup(tmp_path)
+    pairs = threading.Barrier(2, timeout=20)  # passes only when two trainings run at the same time
+    lock, active, seen = threading.Lock(), [0], []
+
+    def execute(notebook, output, params, cwd, threads=None):
+        with lock:
+            active[0] += 1
+            seen.append((output.stem, active[0], threads))
+        if output.stem != "e":
+            pairs.wait()
+        output.write_text(notebook.read_text())
+        with lock:
+            active[0] -= 1
+
+    status = book.run_steps(steps, work, "p", execute=execute, jobs=2, out=open(tmp_path / "log", "w"))
+    assert set(status.values()) == {"ran"}
+    by_step = {name: (count, threads) for name, count, threads in seen}
+    from gdn.engine.probes import usable_cpus
+    assert {by_step[f"t{k}"][1] for k in range(4)} == {max(1, usable_cpus() // 2)}
+    assert by_step["e"] == (1, None)  # alone, after every training, with the kernel's own thread count
+    record = json.loads((work / "figures" / "p" / "t0" / "run.json").read_text())
+    assert record["threads"] == max(1, usable_cpus() // 2)
+    assert f"t0.ipynb with {record['threads']} thread" in (tmp_path / "log").read_text()
+
+
+def test_a_failed_parallel_step_lets_the_others_finish_and_starts_nothing_new(tmp_path):
+    work, steps = _parallel_setup(tmp_path, n=3)
+    fake = FakeExecutor()
+
+    def execute(notebook, output, params, cwd, threads=None):
+        if output.stem == "t0":
+            raise book_plan.BookError("t0.ipynb failed in cell 2: ValueError: bad")
+        fake(notebook, output, params, cwd)
+
+    with pytest.raises(book_plan.BookError, match="t0.ipynb failed"):
+        book.run_steps(steps, work, "p", execute=execute, jobs=2, out=open(tmp_path / "log", "w"))
+    assert "e" not in fake.calls and "t1" in fake.calls
+    assert not (work / "figures" / "p" / "t0" / "run.json").exists()
+    assert (work / "figures" / "p" / "t1" / "run.json").exists()  # finished beside the failure: kept
+
+
+def test_papermill_with_threads_runs_the_kernel_with_that_many_threads(tmp_path):
+    nb = _notebook(tmp_path / "a.ipynb", "out = ''\n", body="import os, torch\n"
+                   "open(out, 'w').write(os.environ['OMP_NUM_THREADS'] + ' ' + str(torch.get_num_threads()))")
+    book.papermill_executor(nb, tmp_path / "a_out.ipynb", {"out": str(tmp_path / "t.txt")}, tmp_path, threads=1)
+    assert (tmp_path / "t.txt").read_text() == "1 1"
+    bad = _notebook(tmp_path / "b.ipynb", "n = 1\n", body="raise ValueError('no such photo')")
+    with pytest.raises(book_plan.BookError, match=r"b.ipynb failed in cell \d+: ValueError: no such photo"):
+        book.papermill_executor(bad, tmp_path / "b_out.ipynb", {}, tmp_path, threads=1)
 
 
 def test_report_writes_files_with_provenance(tmp_path):

@@ -35,6 +35,9 @@ TRAININGS: dict[str, dict[str, Any]] = {  # each run's config keys on top of the
     "det_linear": dict(weight_mapping="linear"),
     "det_exp_e": dict(exp_base=math.e),
 }
+# Side by side (`gdn book --jobs`), the longest trainings start first, so the last one to finish is not left
+# alone on one core: an Adv run takes 1.3x a Det run on the CPU, a Weight run (no critic) a fifth.
+_START_ORDER = {"adv": 0, "det": 1, "weight": 2}
 TRAINING_TITLES = {
     "det": "Det: focal loss, exp(10) weights (the paper's method)",
     "det_ce": "Det with the cross-entropy detector loss (Eq. 4)",
@@ -72,13 +75,15 @@ class Step:
     """One notebook execution: ``notebooks/<notebook>`` with ``params``, after the steps named in ``deps``.
 
     ``outputs`` are paths (relative to the work directory) that must exist for the step to be reused, on top
-    of its executed notebook."""
+    of its executed notebook. ``parallel`` steps may run beside each other (``gdn book --jobs``); the others
+    run alone (the timing notebook must, and the experiments are short)."""
     name: str
     notebook: str
     params: dict[str, Any]
     deps: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     title: str = ""
+    parallel: bool = False
 
 
 def plan(profile: str, overrides: Mapping[str, Any] | None = None) -> list[Step]:
@@ -92,14 +97,14 @@ def plan(profile: str, overrides: Mapping[str, Any] | None = None) -> list[Step]
     overrides = dict(overrides or {})
     device = str(overrides.get("device", "cpu"))
     steps: list[Step] = []
-    for run, spec in TRAININGS.items():
+    for run, spec in sorted(TRAININGS.items(), key=lambda item: _START_ORDER[item[1].get("framework", "det")]):
         params = {"profile": profile, "run": run, "config": dict(spec)}
         if overrides:
             params["overrides"] = dict(overrides)
         steps.append(Step(f"train_{run}", "train.ipynb", params,
                           outputs=(checkpoint(profile, run).as_posix(),
                                    (run_dir(profile, run) / "summary.json").as_posix()),
-                          title=f"Training run {run}: {TRAINING_TITLES[run]}"))
+                          title=f"Training run {run}: {TRAINING_TITLES[run]}", parallel=True))
     for name, title, needs in EXPERIMENTS:
         if name == "timing":
             params = {"profile": profile, **sizes["bench"], "device": device}

@@ -16,6 +16,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--param", "-p", action="append", default=[], metavar="[STEP.]NAME=VALUE",
                    help="set a notebook parameter (checked against its parameters cell), e.g. table1.per_bin=32")
     p.add_argument("--force", action="store_true", help="re-run every notebook")
+    p.add_argument("--jobs", "-j", type=int, metavar="N",
+                   help="trainings run side by side, sharing the CPU cores (default: one per core on a CPU, "
+                        "1 on a GPU)")
     p.add_argument("--no-build", action="store_true", help="run the notebooks but do not build the HTML")
     p.add_argument("--list", action="store_true", help="print the plan (steps, parameters) and exit")
     p.add_argument("overrides", nargs="*", metavar="key=value",
@@ -34,5 +37,5 @@ def main(argv: list[str]) -> int:
             print(f"{s.name:16s} notebooks/{s.notebook:22s} {json.dumps(s.params, default=str)}{deps}")
         return 0
     run_book(args.profile, workdir=args.workdir, params=args.param, overrides=overrides, force=args.force,
-             build=not args.no_build)
+             build=not args.no_build, jobs=args.jobs)
     return 0
