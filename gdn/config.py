@@ -44,7 +44,7 @@ class Config:
     res_blocks: int = 8  # residual blocks in the generator
     norm: str = "instance"  # generator normalisation: "instance" (the paper) or "none" (cpu profile, see networks)
     colour_anchor: str = "none"  # generator output relative to a training-free fill: "none" (the paper), "mean"
-    #                              (the valid pixels' mean colour) or "pushpull" (cpu profile; networks.Generator)
+    #                              (the valid pixels' mean colour), "pushpull" or "smooth" (cpu profile; Generator)
     critic_width: int = 32  # channels of the detector's (and Adv discriminator's) first layer; 32 is the paper's
     # -- optimisation (Sec. 4.1, official config.yml) --
     size: int = 256  # training resolution, images and masks resized to size x size
@@ -96,7 +96,7 @@ CHOICES = {
     "precision": ("fp32", "bf16"),
     "augment": ("none", "colour"),
     "norm": ("instance", "none"),
-    "colour_anchor": ("none", "mean", "pushpull"),
+    "colour_anchor": ("none", "mean", "pushpull", "smooth"),
     "compile_mode": ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
 }
 
@@ -108,9 +108,9 @@ PROFILES: dict[str, dict[str, Any]] = {
     # The shared starting point of the cpu profile's runs (`make warmstart`, shipped as gdn/weights/cpu-warmstart.pt):
     # the cpu generator trained with a plain L1 (none of the three frameworks' losses) for 12,000 steps, its output
     # in the holes relative to a push-pull fill from the hole's border (colour_anchor, so the fills take the
-    # photo's colours, not the training photos'). Adam with the usual betas and lr 1e-3 rather than the paper's
+    # photo's colours, not the training photos'; "smooth": without a step at the border). Adam with the usual betas and lr 1e-3 rather than the paper's
     # (0, 0.9) and 1e-4: many fast steps beat few slow ones; the last 4,000 steps at 1e-4 settle the weights.
-    "warmstart": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="pushpull", framework="weight",
+    "warmstart": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="smooth", framework="weight",
                       hole_weight=1.0, lr=1e-3, lr_decay_at=8000, beta1=0.9, beta2=0.999, batch_size=8,
                       steps=12000, builtin_train=160000, builtin_test=48, num_workers=1, log_every=100,
                       eval_every=1000, sample_every=2500, save_every=500, keep_every=5000, eval_per_bin=8),
@@ -118,11 +118,11 @@ PROFILES: dict[str, dict[str, Any]] = {
     # generator steps, the critic training with it from the first step (as in the paper), then the critic alone
     # (critic_cooldown, 700 steps, the last 350 at a tenth of its learning rate: lr_decay_at). Deviations from the
     # paper, each measured in the Training chapter: a 4x narrower generator with 4 blocks, no instance norm and
-    # the push-pull colour anchor, a 2x narrower critic, the warm start, the critic's cool-down, its learning rate
+    # the smooth push-pull colour anchor, a 2x narrower critic, the warm start, the critic's cool-down, its learning rate
     # (15x the generator's; the paper's is 0.1x), and the detector also shown white holes (critic_corrupt).
     # Data loads in the training process (num_workers=0): `gdn book` runs the trainings side by side, one per core,
     # and a loader process each would put twice as many busy processes as cores.
-    "cpu": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="pushpull", init="gdn:cpu-warmstart",
+    "cpu": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="smooth", init="gdn:cpu-warmstart",
                 batch_size=8, steps=300, critic_warmup=0, critic_cooldown=700, critic_width=16, critic_corrupt=0.25,
                 lr=2e-5, d_lr=3e-4, lr_decay_at=650, beta1=0.5, beta2=0.999, builtin_train=160000,
                 builtin_test=48, num_workers=0, log_every=25, eval_every=50, sample_every=400, save_every=400,

@@ -34,7 +34,8 @@ def _xavier(module: nn.Module) -> None:
 
 
 NORMS = ("instance", "none")
-ANCHORS = ("none", "mean", "pushpull")
+ANCHORS = ("none", "mean", "pushpull", "smooth")
+SMOOTH = 9  # box size of the "smooth" anchor's blur on valid pixels
 
 
 def valid_mean(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -117,10 +118,12 @@ class Generator(nn.Module):
     ``anchor`` (the paper's is ``"none"``) adds, before the output tanh, the logit of a training-free fill,
     so a zero output of the last conv is that fill and the network learns departures from it: ``"mean"``,
     the mean colour of the image's valid pixels; ``"pushpull"``, the same on valid pixels and
-    :func:`push_pull` in the holes, which carries the colours at each hole's border into it. Either way the
-    fill's colours come from the photo at hand, not from what a small training set taught. The cpu and warmstart
-    profiles use ``"pushpull"`` (their colour cast without it, and every anchor tried, are in the Training
-    chapter). No weights change: the same state dict loads with any anchor.
+    :func:`push_pull` in the holes, which carries the colours at each hole's border into it; ``"smooth"``,
+    push_pull in the holes and on valid pixels the push-pull-filled image blurred by a ``SMOOTH`` x ``SMOOTH``
+    box, so the anchor does not jump at the hole's border. Either way the fill's colours come from the photo
+    at hand, not from what a small training set taught. The cpu and warmstart profiles use ``"smooth"`` (their
+    colour cast without an anchor, and every anchor tried, are in the Training chapter). No weights change: the
+    same state dict loads with any anchor.
     """
 
     def __init__(self, width: int = 64, res_blocks: int = 8, norm: str = "instance", anchor: str = "none"):
@@ -155,10 +158,15 @@ class Generator(nn.Module):
         x = self.decoder(self.middle(self.encoder(x)))  # (B,3,H,W) logits
         if self.anchor != "none":
             base = valid_mean(image, mask)  # (B,3,1,1)
-            if self.anchor == "pushpull":
-                # only in the holes: on valid pixels push_pull is the answer itself, and an L1 loss there would
-                # pull the whole network to zero output (measured: it stopped learning within 500 steps)
-                base = mask * push_pull(image, mask) + (1 - mask) * base  # (B,3,H,W)
+            if self.anchor in ("pushpull", "smooth"):
+                # push_pull only in the holes: on valid pixels it is the answer itself, and an L1 loss there
+                # would pull the whole network to zero output (measured: it stopped learning within 500 steps)
+                fill = push_pull(image, mask)  # (B,3,H,W)
+                if self.anchor == "smooth":
+                    # valid pixels: the fill blurred, so that the anchor has no step at the hole's border (the
+                    # network's correction of "pushpull"'s mean colour there bled into the hole as thin outlines)
+                    base = F.avg_pool2d(fill, SMOOTH, stride=1, padding=SMOOTH // 2, count_include_pad=False)
+                base = mask * fill + (1 - mask) * base  # (B,3,H,W)
             # clamped so that the logit stays finite for black or white surroundings
             x = x + torch.atanh(2 * base.clamp(0.01, 0.99) - 1)
         return (torch.tanh(x) + 1) / 2  # (B,3,H,W) raw prediction I_out in [0,1]

@@ -147,3 +147,29 @@ def test_push_pull_fills_each_hole_from_its_own_border_and_keeps_valid_pixels():
         out = g(shade, mask)
     want = mask * push_pull(shade, mask) + (1 - mask) * valid_mean(shade, mask)
     assert torch.allclose(out, want, atol=1e-5)
+
+
+def test_the_smooth_anchor_is_push_pull_in_the_holes_and_has_no_step_at_their_border():
+    from gdn.networks import push_pull
+
+    image = torch.zeros(1, 3, 40, 56)
+    image[:, 0] = 0.9  # a red photo with a dark stripe far from the hole
+    image[:, :, 30:, :] = 0.1
+    mask = torch.zeros(1, 1, 40, 56)
+    mask[..., 8:18, 20:34] = 1
+    g = Generator(width=8, res_blocks=1, norm="none", anchor="smooth")
+    for p in g.parameters():
+        torch.nn.init.zeros_(p)
+    with torch.no_grad():
+        out = g(image.clamp(0.05, 0.95), mask)  # a zero network: the anchor itself
+    fill = push_pull(image.clamp(0.05, 0.95), mask)
+    assert torch.allclose(out * mask, fill * mask, atol=1e-5)
+    # across the hole's left border (column 19 valid, 20 hole) the anchor keeps the border's colour; the
+    # "pushpull" anchor jumps there to the whole photo's mean, which the dark stripe pulls down
+    step = (out[0, :, 12, 19] - out[0, :, 12, 20]).abs().max()
+    jump = Generator(width=8, res_blocks=1, norm="none", anchor="pushpull")
+    for p in jump.parameters():
+        torch.nn.init.zeros_(p)
+    with torch.no_grad():
+        old = jump(image.clamp(0.05, 0.95), mask)
+    assert step < 0.01 and (old[0, :, 12, 19] - old[0, :, 12, 20]).abs().max() > 0.1
