@@ -108,8 +108,9 @@ PROFILES: dict[str, dict[str, Any]] = {
     # The shared starting point of the cpu profile's runs (`make warmstart`, shipped as gdn/weights/cpu-warmstart.pt):
     # the cpu generator trained with a plain L1 (none of the three frameworks' losses) for 12,000 steps, its output
     # in the holes relative to a push-pull fill from the hole's border (colour_anchor, so the fills take the
-    # photo's colours, not the training photos'; "smooth": without a step at the border). Adam with the usual betas and lr 1e-3 rather than the paper's
-    # (0, 0.9) and 1e-4: many fast steps beat few slow ones; the last 4,000 steps at 1e-4 settle the weights.
+    # photo's colours, not the training photos'; "smooth": without a step at the border). Adam with the usual
+    # betas and lr 1e-3 rather than the paper's (0, 0.9) and 1e-4: many fast steps beat few slow ones; the last
+    # 4,000 steps at 1e-4 settle the weights.
     "warmstart": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="smooth", framework="weight",
                       hole_weight=1.0, lr=1e-3, lr_decay_at=8000, beta1=0.9, beta2=0.999, batch_size=8,
                       steps=12000, builtin_train=160000, builtin_test=48, num_workers=1, log_every=100,
@@ -118,8 +119,9 @@ PROFILES: dict[str, dict[str, Any]] = {
     # generator steps, the critic training with it from the first step (as in the paper), then the critic alone
     # (critic_cooldown, 700 steps, the last 350 at a tenth of its learning rate: lr_decay_at). Deviations from the
     # paper, each measured in the Training chapter: a 4x narrower generator with 4 blocks, no instance norm and
-    # the smooth push-pull colour anchor, a 2x narrower critic, the warm start, the critic's cool-down, its learning rate
-    # (15x the generator's; the paper's is 0.1x), and the detector also shown white holes (critic_corrupt).
+    # the smooth push-pull colour anchor, a 2x narrower critic, the warm start, the critic's cool-down, its
+    # learning rate (15x the generator's; the paper's is 0.1x), and the detector also shown white holes
+    # (critic_corrupt).
     # Data loads in the training process (num_workers=0): `gdn book` runs the trainings side by side, one per core,
     # and a loader process each would put twice as many busy processes as cores.
     "cpu": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="smooth", init="gdn:cpu-warmstart",

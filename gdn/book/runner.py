@@ -102,10 +102,7 @@ def papermill_executor(notebook: Path, output: Path, params: dict, cwd: Path, *,
         import subprocess
 
         env = {**os.environ, "OMP_NUM_THREADS": str(int(threads))}
-        code = ("import json, sys; from pathlib import Path; from gdn.book.plan import BookError; "
-                "from gdn.book.runner import papermill_executor as run\n"
-                "try: run(Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3]), Path(sys.argv[4]))\n"
-                "except BookError as e: sys.exit(f'BookError: {e}')")
+        code = "from gdn.book.runner import _papermill_child; _papermill_child()"
         done = subprocess.run([sys.executable, "-c", code, str(notebook), str(output),
                                json.dumps(params, default=str), str(cwd)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
@@ -123,6 +120,15 @@ def papermill_executor(notebook: Path, output: Path, params: dict, cwd: Path, *,
     except pm.PapermillExecutionError as e:
         raise BookError(f"{notebook.name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
                         f"(the executed notebook with the traceback: {output})") from None
+
+
+def _papermill_child() -> None:
+    """The child process of ``papermill_executor(threads=...)``: argv is notebook, output, params (JSON), cwd;
+    a ``BookError`` becomes its last stderr line, which the parent raises again."""
+    try:
+        papermill_executor(Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3]), Path(sys.argv[4]))
+    except BookError as e:
+        sys.exit(f"BookError: {e}")
 
 
 class _Heartbeat:
