@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-import cv2
 import numpy as np
 import torch
-from skimage.restoration import inpaint_biharmonic
+import torch.nn.functional as F
 
-__all__ = ["biharmonic", "telea", "mean_colour", "BASELINES"]
+__all__ = ["biharmonic", "telea", "mean_colour", "valid_mean", "push_pull", "harmonic", "BASELINES"]
 
 
 def _per_image(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], image: torch.Tensor,
@@ -52,6 +51,8 @@ def biharmonic(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
     Smooth fills; slow: seconds per 256 px image at large hole ratios (see module docstring).
     """
+    from skimage.restoration import inpaint_biharmonic
+
     return _per_image(lambda img, hole: inpaint_biharmonic(img, hole, channel_axis=-1), image, mask)
 
 
@@ -60,6 +61,8 @@ def telea(image: torch.Tensor, mask: torch.Tensor, radius: int = 3) -> torch.Ten
 
     ``radius``: neighbourhood (pixels) each filled pixel averages over. Milliseconds per 256 px image.
     """
+    import cv2
+
     def run(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
         img8 = np.round(img * 255).astype(np.uint8)
         filled = cv2.inpaint(img8, hole.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
@@ -68,15 +71,72 @@ def telea(image: torch.Tensor, mask: torch.Tensor, radius: int = 3) -> torch.Ten
     return _per_image(run, image, mask)
 
 
+def valid_mean(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The mean colour of each image's valid pixels (mask 0): (B,3,1,1); an all-hole image gives 0."""
+    keep = 1 - mask  # (B,1,H,W), 1 = valid
+    return (image * keep).sum(dim=(-2, -1), keepdim=True) / keep.sum(dim=(-2, -1), keepdim=True).clamp_min(1.0)
+
+
 def mean_colour(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Fill each hole with the mean colour of the image's valid pixels: the floor a learned method must clear."""
-    valid = 1 - mask  # (B,1,H,W)
-    mean = (image * valid).sum(dim=(-2, -1), keepdim=True) / valid.sum(dim=(-2, -1), keepdim=True).clamp_min(1)
-    return mean.expand_as(image).clone()  # (B,3,H,W)
+    return valid_mean(image, mask).expand_as(image).clone()  # (B,3,H,W)
+
+
+def _pyramid(image: torch.Tensor, mask: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    # push: the valid pixels' sums and shares over 2x2 cells, down to one pixel; [(num, den)] fine to coarse
+    keep = 1 - mask  # (B,1,H,W), 1 = valid
+    num, den = image * keep, keep
+    levels = [(num, den)]
+    while min(num.shape[-2:]) > 1:
+        num = F.avg_pool2d(num, 2, ceil_mode=True)
+        den = F.avg_pool2d(den, 2, ceil_mode=True)
+        levels.append((num, den))
+    return levels
+
+
+_LAPLACE = torch.tensor([[0.0, 0.25, 0.0], [0.25, 0.0, 0.25], [0.0, 0.25, 0.0]])  # mean of the 4 neighbours
+
+
+def _pull(image: torch.Tensor, mask: torch.Tensor, gain: float, iters: int) -> torch.Tensor:
+    if image.ndim == 3:  # one image (3,H,W) with its (1,H,W) mask
+        return _pull(image[None], mask[None], gain, iters)[0]
+    levels = _pyramid(image, mask)
+    fill = levels[-1][0] / levels[-1][1].clamp_min(1e-6)  # (B,C,1,1) at the top: the mean colour
+    kernel = _LAPLACE.to(image)[None, None].repeat(image.shape[1], 1, 1, 1)  # (C,1,3,3), one per channel
+    for num, den in reversed(levels[:-1]):
+        up = F.interpolate(fill, size=num.shape[-2:], mode="bilinear", align_corners=False)
+        w = (den * gain).clamp(max=1.0)  # 1 where a cell has enough valid pixels to keep its own average
+        own = num / den.clamp_min(1e-6)
+        fill = w * own + (1 - w) * up
+        for _ in range(iters):  # Jacobi steps of Laplace's equation on the cells that took the coarser fill
+            neighbours = F.conv2d(F.pad(fill, (1, 1, 1, 1), mode="replicate"), kernel, groups=image.shape[1])
+            fill = w * own + (1 - w) * neighbours
+    return fill
+
+
+def push_pull(image: torch.Tensor, mask: torch.Tensor, gain: float = 16.0) -> torch.Tensor:
+    """A training-free fill of the holes from their surroundings (push-pull interpolation): average the valid
+    pixels over a pyramid of 2x2 cells down to one pixel (push), then, from the coarsest level up, keep each
+    cell's own average where it has enough valid pixels and the upsampled coarser fill elsewhere (pull).
+    Valid pixels come back unchanged; (B,C,H,W) in, (B,C,H,W) out. ``gain``: a cell whose valid share is
+    1/gain or more keeps its own average. No weights; differentiable; any H, W."""
+    return _pull(image, mask, gain, iters=0)
+
+
+def harmonic(image: torch.Tensor, mask: torch.Tensor, iters: int = 10, gain: float = 16.0) -> torch.Tensor:
+    """Harmonic inpainting (each hole pixel the mean of its four neighbours: Laplace's equation with the hole's
+    border as boundary condition), solved coarse to fine: :func:`push_pull`'s pull with ``iters`` Jacobi steps
+    at every level, each level starting from the coarser one's solution (a multigrid-style cascade), so a few
+    steps per level suffice. Valid pixels come back unchanged; (B,C,H,W) in and out; no weights, batched,
+    differentiable. Smoother than push-pull's blocks and close to :func:`biharmonic` (the Training chapter
+    scores the three), at the cost of ``iters`` small convolutions per level."""
+    return _pull(image, mask, gain, iters)
 
 
 BASELINES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "biharmonic": biharmonic,
     "telea": telea,
     "mean colour": mean_colour,
+    "push-pull": push_pull,
+    "harmonic": harmonic,
 }

@@ -21,8 +21,8 @@ from gdn.imageio import IMAGE_EXTS, header_problem, load_rgb8
 from gdn.masks import check_mask, random_mask, resize_mask
 
 __all__ = [
-    "TRAIN_PHOTOS", "TEST_PHOTOS", "photo", "to_square", "to_tensor",
-    "ImageFolder", "BuiltinPhotos", "InpaintingDataset", "AUGMENTS", "colour_jitter",
+    "TRAIN_PHOTOS", "VAL_PHOTOS", "TEST_PHOTOS", "SPLITS", "photo", "to_square", "to_tensor",
+    "ImageFolder", "BuiltinPhotos", "InpaintingDataset", "AUGMENTS", "colour_jitter", "SHIFTS", "colour_shift",
 ]
 
 # --------------------------------------------------------------------------------------------------------
@@ -115,12 +115,17 @@ class ImageFolder(Dataset):
 # Built-in photos (scikit-image, offline)
 # --------------------------------------------------------------------------------------------------------
 
-# Split by source scene, so no test photo leaks into training: `cat` is the same photo as `chelsea`, and
-# the two stereo_motorcycle views are one scene (both kept in train). Only photos bundled in the
-# scikit-image wheel (reference/toolchain.md Sec. 5); synthetic images (colorwheel, logo, checkerboard,
-# binary_blobs, shepp_logan_phantom, horse), scanned text (text, page) and tiny ones (lfw_subset,
-# microaneurysms) are left out. Gray photos are repeated to three channels.
+# Three disjoint sets of scenes: train, validation (every recipe choice and the in-training checks), test (read
+# only by the book's final evaluation). `cat` is the same photo as `chelsea`, and the two stereo_motorcycle views
+# are one scene (both kept in train). Only photos bundled in installed wheels (reference/toolchain.md Sec. 5):
+# scikit-image's, matplotlib's Grace Hopper and scikit-learn's two sample photos; synthetic images (colorwheel,
+# logo, checkerboard, binary_blobs, shepp_logan_phantom, horse), scanned text (text, page) and tiny ones
+# (lfw_subset, microaneurysms) are left out. Gray photos are repeated to three channels.
 TEST_PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "chelsea")
+# Validation: scikit-learn's two sample photos, a palace among trees by a lake and a dahlia on dark leaves:
+# greens, blues and sky, which the training photos (red microscopy, a retina, astronomy, gray) hardly have, so a
+# colour prior learned from the training set shows here as it does on new photos.
+VAL_PHOTOS: tuple[str, ...] = ("china", "flower")
 TRAIN_PHOTOS: tuple[str, ...] = (
     # RGB; grace_hopper is matplotlib's sample photo (a core dependency), the only other colour portrait offline
     "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
@@ -128,6 +133,7 @@ TRAIN_PHOTOS: tuple[str, ...] = (
     # gray natural photos
     "camera", "moon", "coins", "clock", "brick", "grass", "gravel", "cell",
 )
+SPLITS: dict[str, tuple[str, ...]] = {"train": TRAIN_PHOTOS, "val": VAL_PHOTOS, "test": TEST_PHOTOS}
 
 _PHOTOS: dict[str, np.ndarray] = {}
 _PHOTOS_LOCK = threading.Lock()
@@ -143,6 +149,10 @@ def photo(name: str) -> np.ndarray:
             if name.startswith("stereo_motorcycle_"):
                 left, right, _ = skimage.data.stereo_motorcycle()
                 img = left if name.endswith("left") else right
+            elif name in ("china", "flower"):
+                from sklearn.datasets import load_sample_image
+
+                img = load_sample_image(f"{name}.jpg")
             elif name == "grace_hopper":
                 from matplotlib import cbook
 
@@ -158,26 +168,26 @@ def photo(name: str) -> np.ndarray:
 
 
 class BuiltinPhotos(Dataset):
-    """A small offline dataset of random crops of scikit-image's bundled photos.
+    """A small offline dataset of random crops of the bundled photos.
 
-    ``split="train"`` draws from ``TRAIN_PHOTOS``, ``"test"`` from ``TEST_PHOTOS`` (disjoint scenes). Item
-    ``i`` is photo ``i % len(photos)`` (so every photo is used equally), cropped to a square whose side is
-    uniform in ``scale`` x the photo's short side at a uniform position, flipped horizontally with
-    probability 1/2 (train only), and resized to ``size`` (PIL bicubic, antialiased). The crop depends only
-    on (seed, split, i), so items are reproducible in any order, process or worker. Items are
-    (3, size, size) float tensors in [0, 1]; ``len`` is ``n``.
+    ``split`` is ``"train"``, ``"val"`` or ``"test"`` (``SPLITS``: disjoint scenes). Item ``i`` is photo
+    ``i % len(photos)`` (so every photo is used equally), cropped to a square whose side is uniform in ``scale``
+    x the photo's short side at a uniform position, flipped horizontally with probability 1/2 (train only), and
+    resized to ``size`` (PIL bicubic, antialiased). The crop depends only on (seed, split, i), so items are
+    reproducible in any order, process or worker. Items are (3, size, size) float tensors in [0, 1]; ``len`` is
+    ``n``.
     """
 
     def __init__(self, split: str = "train", size: int = 256, n: int = 64, seed: int = 0, *,
                  scale: tuple[float, float] = (0.35, 1.0)):
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {tuple(SPLITS)}, got {split!r}")
         if n <= 0:
             raise ValueError(f"n must be positive, got {n}")
         if not 0.0 < scale[0] <= scale[1] <= 1.0:
             raise ValueError(f"scale must satisfy 0 < lo <= hi <= 1, got {scale!r}")
         self.split, self.size, self.n, self.seed, self.scale = split, int(size), int(n), int(seed), scale
-        self.photos = TRAIN_PHOTOS if split == "train" else TEST_PHOTOS
+        self.photos = SPLITS[split]
 
     def __len__(self) -> int:
         return self.n
@@ -187,7 +197,7 @@ class BuiltinPhotos(Dataset):
             raise IndexError(f"index {i} out of range for {self.n} items")
         i %= self.n
         img = photo(self.photos[i % len(self.photos)])  # (H,W,3) uint8
-        rng = np.random.default_rng((self.seed, 0 if self.split == "train" else 1, i))
+        rng = np.random.default_rng((self.seed, {"train": 0, "test": 1, "val": 2}[self.split], i))
         h, w = img.shape[:2]
         lo, hi = self.scale
         side = max(1, int(round(min(h, w) * (lo + (hi - lo) * rng.random()))))
@@ -265,10 +275,42 @@ AUGMENTS = ("none", "colour")
 
 
 def colour_jitter(image: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """Colour-neutral augmentation for small training sets (cpu profile, not in the paper): a random order of
-    the three channels, then a random tint (per-channel gains in [0.7, 1], the largest 1). A generator
-    trained on a few photos otherwise learns their colours as a prior, and gray photos teach it gray."""
-    perm = rng.permutation(3)
-    gain = rng.uniform(0.7, 1.0, size=3)
-    gain = torch.as_tensor(gain / gain.max(), dtype=image.dtype)[:, None, None]  # (3,1,1)
-    return image[torch.as_tensor(perm)] * gain  # (3,H,W) in [0,1]
+    """Colour-symmetric augmentation for small training sets (cpu profile, not in the paper): a random order of
+    the three channels, a rotation of the hue by an angle uniform in [0, 360) degrees (a rotation of RGB about
+    its gray axis), a saturation gain log-uniform in [1/2, 2] (about each pixel's gray level), clipped to
+    [0, 1], and with probability 1/2 the photo's levels inverted (1 - x). Every change is as likely as its
+    inverse, so the training photos' palette (red microscopy, a retina, gray photos) and their skew (bright
+    stars, coins and cells on dark ground: an L1 loss learns to fill darker than the surroundings' mean)
+    average out to no preference. (3,H,W) in and out; gray stays gray."""
+    theta = rng.uniform(0, 2 * np.pi)
+    u = np.full(3, 1 / np.sqrt(3))  # the gray axis
+    cross = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
+    rotation = np.cos(theta) * np.eye(3) + np.sin(theta) * cross + (1 - np.cos(theta)) * np.outer(u, u)
+    rotation = rotation[rng.permutation(3)]  # then a random channel order
+    saturation = float(np.exp(rng.uniform(np.log(0.5), np.log(2.0))))
+    out = torch.einsum("oc,chw->ohw", torch.as_tensor(rotation, dtype=image.dtype), image)
+    gray = out.mean(dim=0, keepdim=True)  # (1,H,W)
+    out = (gray + saturation * (out - gray)).clamp(0, 1)  # (3,H,W)
+    return 1 - out if rng.random() < 0.5 else out
+
+
+def _hue_rotation(degrees: float) -> torch.Tensor:
+    # Rodrigues' rotation of RGB about its gray axis (1,1,1)/sqrt(3): (3,3)
+    t = np.deg2rad(degrees)
+    u = np.full(3, 1 / np.sqrt(3))
+    cross = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
+    return torch.as_tensor(np.cos(t) * np.eye(3) + np.sin(t) * cross + (1 - np.cos(t)) * np.outer(u, u))
+
+
+SHIFTS = ("hue+90", "bgr")  # the validation's colour-shifted copies: a 90-degree hue rotation, channels reversed
+
+
+def colour_shift(image: torch.Tensor, kind: str) -> torch.Tensor:
+    """A colour-shifted copy of a batch (B,3,H,W) in [0,1], for validation: ``"hue+90"`` rotates the hue by
+    90 degrees (clipped to [0, 1]), ``"bgr"`` reverses the channel order. A fill that learned a palette scores
+    worse on them than on the photos themselves; one that takes its colours from the photo does not."""
+    if kind == "bgr":
+        return image.flip(1)
+    if kind == "hue+90":
+        return torch.einsum("oc,bchw->bohw", _hue_rotation(90.0).to(image), image).clamp(0, 1)
+    raise ValueError(f"unknown colour shift {kind!r}; choose one of {SHIFTS}")

@@ -26,7 +26,8 @@ from gdn.config import Config
 from gdn.device import autocast
 from gdn.losses import (adversarial_d_loss, adversarial_g_loss, detector_loss, hole_weighted_l1, weight_map,
                         weighted_l1)
-from gdn.networks import Detector, Discriminator, Generator, corrupt
+from gdn.anchored import build_generator
+from gdn.networks import Detector, Discriminator, corrupt
 
 __all__ = ["FRAMEWORKS", "Framework", "build_critic"]
 
@@ -53,7 +54,7 @@ class Framework(nn.Module):
         if cfg.framework not in FRAMEWORKS:
             raise ValueError(f"unknown framework {cfg.framework!r}; choose one of {FRAMEWORKS}")
         self.cfg = cfg
-        self.generator = generator if generator is not None else Generator(cfg.width, cfg.res_blocks, cfg.norm, cfg.colour_anchor)
+        self.generator = generator if generator is not None else build_generator(cfg)
         self.critic = critic if critic is not None else build_critic(cfg.framework, cfg.critic_width)
         # fused: one kernel per step for all parameters (CPU and CUDA), the same update as the default Adam
         betas = (float(cfg.beta1), float(cfg.beta2))

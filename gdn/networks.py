@@ -8,11 +8,9 @@ head on the detector. At the defaults ``Generator`` has 10,779,328 parameters an
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["Generator", "Detector", "Discriminator", "count_parameters", "corrupt", "valid_mean", "push_pull",
-           "ANCHORS"]
+__all__ = ["Generator", "Detector", "Discriminator", "count_parameters", "corrupt", "NORMS"]
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -34,37 +32,6 @@ def _xavier(module: nn.Module) -> None:
 
 
 NORMS = ("instance", "none")
-ANCHORS = ("none", "mean", "pushpull", "smooth")
-SMOOTH = 9  # box size of the "smooth" anchor's blur on valid pixels
-
-
-def valid_mean(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The mean colour of each image's valid pixels (mask 0): (B,3,1,1); an all-hole image gives 0."""
-    keep = 1 - mask  # (B,1,H,W), 1 = valid
-    return (image * keep).sum(dim=(2, 3), keepdim=True) / keep.sum(dim=(2, 3), keepdim=True).clamp_min(1.0)
-
-
-def push_pull(image: torch.Tensor, mask: torch.Tensor, gain: float = 16.0) -> torch.Tensor:
-    """A training-free fill of the holes from their surroundings (push-pull interpolation): average the valid
-    pixels over a pyramid of 2x2 cells down to one pixel (push), then, from the coarsest level up, keep each
-    cell's own average where it has enough valid pixels and the upsampled coarser fill elsewhere (pull).
-    Valid pixels come back unchanged; (B,3,H,W) in, (B,3,H,W) out. ``gain``: a cell whose valid share is
-    1/gain or more keeps its own average. No weights; differentiable; any H, W."""
-    keep = 1 - mask  # (B,1,H,W), 1 = valid
-    num, den = image * keep, keep
-    levels = [(num, den)]
-    while min(num.shape[-2:]) > 1:
-        num = F.avg_pool2d(num, 2, ceil_mode=True)
-        den = F.avg_pool2d(den, 2, ceil_mode=True)
-        levels.append((num, den))
-    fill = levels[-1][0] / levels[-1][1].clamp_min(1e-6)  # (B,3,1,1) at the top: the mean colour
-    for num, den in reversed(levels[:-1]):
-        up = F.interpolate(fill, size=num.shape[-2:], mode="bilinear", align_corners=False)
-        w = (den * gain).clamp(max=1.0)
-        fill = w * num / den.clamp_min(1e-6) + (1 - w) * up
-    return fill
-
-
 def _norm(channels: int, norm: str) -> nn.Module:
     # "instance": the paper's affine instance norm; "none": an identity in its place, so that the layer indices
     # (and the state-dict keys of every conv) stay the same
@@ -111,29 +78,17 @@ class Generator(nn.Module):
     profiles a cheaper network of the same shape. ``forward(image, mask)`` builds the corrupted input
     itself (Sec. 3.1), so pixels of ``image`` under the hole never reach the network.
 
-    ``norm="none"`` drops the instance norms (the cpu profile's documented deviation): each instance norm
-    removes the image's colour level from its features, which a long training learns to work around and a
-    few minutes of CPU training do not, so the fills take the training photos' colours (Training chapter).
-
-    ``anchor`` (the paper's is ``"none"``) adds, before the output tanh, the logit of a training-free fill,
-    so a zero output of the last conv is that fill and the network learns departures from it: ``"mean"``,
-    the mean colour of the image's valid pixels; ``"pushpull"``, the same on valid pixels and
-    :func:`push_pull` in the holes, which carries the colours at each hole's border into it; ``"smooth"``,
-    push_pull in the holes and on valid pixels the push-pull-filled image blurred by a ``SMOOTH`` x ``SMOOTH``
-    box, so the anchor does not jump at the hole's border. Either way the fill's colours come from the photo
-    at hand, not from what a small training set taught. The cpu and warmstart profiles use ``"smooth"`` (their
-    colour cast without an anchor, and every anchor tried, are in the Training chapter). No weights change: the
-    same state dict loads with any anchor.
+    ``norm="none"`` replaces the instance norms by identities (same state-dict keys): a deviation that small
+    machines use, measured in the Training chapter. Variants that change the input and output around this
+    network live in :mod:`gdn.anchored`.
     """
 
-    def __init__(self, width: int = 64, res_blocks: int = 8, norm: str = "instance", anchor: str = "none"):
+    def __init__(self, width: int = 64, res_blocks: int = 8, norm: str = "instance"):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"unknown generator norm {norm!r}; choose one of {NORMS}")
-        if anchor not in ANCHORS:
-            raise ValueError(f"unknown generator anchor {anchor!r}; choose one of {ANCHORS}")
         w = width
-        self.width, self.res_blocks, self.norm, self.anchor = width, res_blocks, norm, anchor
+        self.width, self.res_blocks, self.norm = width, res_blocks, norm
         self.encoder = nn.Sequential(
             *_conv_in_relu(4, w, 7, reflect=3, norm=norm),
             *_conv_in_relu(w, 2 * w, 4, stride=2, zero=1, norm=norm),
@@ -156,19 +111,6 @@ class Generator(nn.Module):
         # image (B,3,H,W) in [0,1]; mask (B,1,H,W), 1 = hole; H, W multiples of 4
         x = torch.cat([corrupt(image, mask), mask], dim=1)  # (B,4,H,W)
         x = self.decoder(self.middle(self.encoder(x)))  # (B,3,H,W) logits
-        if self.anchor != "none":
-            base = valid_mean(image, mask)  # (B,3,1,1)
-            if self.anchor in ("pushpull", "smooth"):
-                # push_pull only in the holes: on valid pixels it is the answer itself, and an L1 loss there
-                # would pull the whole network to zero output (measured: it stopped learning within 500 steps)
-                fill = push_pull(image, mask)  # (B,3,H,W)
-                if self.anchor == "smooth":
-                    # valid pixels: the fill blurred, so that the anchor has no step at the hole's border (the
-                    # network's correction of "pushpull"'s mean colour there bled into the hole as thin outlines)
-                    base = F.avg_pool2d(fill, SMOOTH, stride=1, padding=SMOOTH // 2, count_include_pad=False)
-                base = mask * fill + (1 - mask) * base  # (B,3,H,W)
-            # clamped so that the logit stays finite for black or white surroundings
-            x = x + torch.atanh(2 * base.clamp(0.01, 0.99) - 1)
         return (torch.tanh(x) + 1) / 2  # (B,3,H,W) raw prediction I_out in [0,1]
 
 

@@ -103,30 +103,8 @@ def test_norm_none_keeps_every_conv_and_lets_the_brightness_through():
         Generator(norm="batch")
 
 
-def test_mean_anchor_starts_from_the_mean_colour_fill_and_loads_the_same_weights():
-    from gdn.networks import valid_mean
-
-    g = Generator(width=8, res_blocks=1, norm="none", anchor="mean")
-    assert set(g.state_dict()) == set(Generator(width=8, res_blocks=1, norm="none").state_dict())
-    gen = torch.Generator().manual_seed(0)
-    image = torch.rand(2, 3, 32, 32, generator=gen) * torch.tensor([1.0, 0.3, 0.6])[:, None, None]  # a tinted pair
-    mask = torch.zeros(2, 1, 32, 32)
-    mask[0, :, 4:20, 6:30] = 1
-    mask[1, :, 10:14, :] = 1
-    keep = 1 - mask
-    expected = (image * keep).sum(dim=(2, 3)) / keep.sum(dim=(2, 3))  # (2,3)
-    assert torch.allclose(valid_mean(image, mask)[:, :, 0, 0], expected, atol=1e-6)
-    for p in g.parameters():
-        torch.nn.init.zeros_(p)
-    with torch.no_grad():
-        out = g(image, mask)  # a zero network: every pixel is the mean colour of its image's valid pixels
-    assert torch.allclose(out, expected[:, :, None, None].expand_as(out), atol=1e-5)
-    with pytest.raises(ValueError, match="unknown generator anchor"):
-        Generator(anchor="median")
-
-
 def test_push_pull_fills_each_hole_from_its_own_border_and_keeps_valid_pixels():
-    from gdn.networks import push_pull, valid_mean
+    from gdn.baselines import push_pull
 
     image = torch.zeros(1, 3, 40, 56)
     image[:, 0, :, :28] = 1.0  # left half red
@@ -138,38 +116,86 @@ def test_push_pull_fills_each_hole_from_its_own_border_and_keeps_valid_pixels():
     assert torch.equal(fill * (1 - mask), image * (1 - mask))  # valid pixels come back as they were
     assert torch.allclose(fill[0, :, 10:20, 4:14], image[0, :, 10:20, 4:14], atol=1e-5)  # red, not the mean
     assert torch.allclose(fill[0, :, 22:30, 40:50], image[0, :, 22:30, 40:50], atol=1e-5)  # blue
-    # pushpull anchor with a zero network: push_pull in the holes, the valid pixels' mean colour elsewhere
-    g = Generator(width=8, res_blocks=1, norm="none", anchor="pushpull")
+
+
+def test_harmonic_fill_continues_a_ramp_across_a_hole_where_push_pull_leaves_steps():
+    from gdn.baselines import harmonic, push_pull
+
+    ramp = torch.linspace(0.1, 0.9, 48).view(1, 1, 1, 48).expand(1, 3, 48, 48).clone()  # (1,3,H,W)
+    mask = torch.zeros(1, 1, 48, 48)
+    mask[..., 12:36, 10:38] = 1
+    fill = harmonic(ramp, mask, iters=30)
+    assert torch.equal(fill * (1 - mask), ramp * (1 - mask))
+    err = ((fill - ramp) * mask).abs().max()
+    assert err < 0.02  # a linear function is harmonic: the fill recovers it
+    assert err < ((push_pull(ramp, mask) - ramp) * mask).abs().max() / 3
+
+
+def _zeroed(g):
     for p in g.parameters():
         torch.nn.init.zeros_(p)
-    shade = image.clamp(0.05, 0.95)  # inside the anchor's clamp, so the logits round-trip
-    with torch.no_grad():
-        out = g(shade, mask)
-    want = mask * push_pull(shade, mask) + (1 - mask) * valid_mean(shade, mask)
-    assert torch.allclose(out, want, atol=1e-5)
+    return g
 
 
 def test_the_smooth_anchor_is_push_pull_in_the_holes_and_has_no_step_at_their_border():
-    from gdn.networks import push_pull
+    from gdn.anchored import SmoothAnchorGenerator
+    from gdn.baselines import push_pull
 
     image = torch.zeros(1, 3, 40, 56)
     image[:, 0] = 0.9  # a red photo with a dark stripe far from the hole
     image[:, :, 30:, :] = 0.1
     mask = torch.zeros(1, 1, 40, 56)
     mask[..., 8:18, 20:34] = 1
-    g = Generator(width=8, res_blocks=1, norm="none", anchor="smooth")
-    for p in g.parameters():
-        torch.nn.init.zeros_(p)
+    g = _zeroed(SmoothAnchorGenerator(width=8, res_blocks=1, norm="none"))
     with torch.no_grad():
         out = g(image.clamp(0.05, 0.95), mask)  # a zero network: the anchor itself
     fill = push_pull(image.clamp(0.05, 0.95), mask)
     assert torch.allclose(out * mask, fill * mask, atol=1e-5)
-    # across the hole's left border (column 19 valid, 20 hole) the anchor keeps the border's colour; the
-    # "pushpull" anchor jumps there to the whole photo's mean, which the dark stripe pulls down
-    step = (out[0, :, 12, 19] - out[0, :, 12, 20]).abs().max()
-    jump = Generator(width=8, res_blocks=1, norm="none", anchor="pushpull")
-    for p in jump.parameters():
-        torch.nn.init.zeros_(p)
+    # across the hole's left border (column 19 valid, 20 hole) the anchor keeps the border's colour
+    assert (out[0, :, 12, 19] - out[0, :, 12, 20]).abs().max() < 0.01
+
+
+def test_a_new_residual_generator_is_its_harmonic_anchor_and_loads_the_papers_keys():
+    from gdn.anchored import ResidualGenerator, smooth_anchor
+    from gdn.baselines import harmonic
+
+    g = ResidualGenerator(width=8, res_blocks=1, norm="none")
+    assert set(g.state_dict()) == set(Generator(width=8, res_blocks=1, norm="none").state_dict())
+    gen = torch.Generator().manual_seed(0)
+    image = torch.rand(2, 3, 32, 32, generator=gen) * 0.6 + 0.2
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[0, :, 4:20, 6:30] = 1
+    mask[1, :, 10:14, :] = 1
     with torch.no_grad():
-        old = jump(image.clamp(0.05, 0.95), mask)
-    assert step < 0.01 and (old[0, :, 12, 19] - old[0, :, 12, 20]).abs().max() > 0.1
+        out = g(image, mask)  # zero-initialised last layer: the output is the anchor
+    assert torch.allclose(out, smooth_anchor(harmonic(image, mask), mask), atol=1e-6)
+
+
+def test_residual_generator_follows_a_colour_shift_of_its_input_exactly():
+    from gdn.anchored import ResidualGenerator
+
+    torch.manual_seed(0)
+    g = ResidualGenerator(width=8, res_blocks=1, norm="none")
+    torch.nn.init.normal_(g.decoder[-1].weight, std=0.05)  # a trained-looking network, not its anchor
+    gen = torch.Generator().manual_seed(1)
+    image = torch.rand(1, 3, 32, 32, generator=gen) * 0.4 + 0.3
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., 8:24, 8:20] = 1
+    shift = torch.tensor([0.15, -0.2, 0.05]).view(1, 3, 1, 1)  # a tint: every channel moved by its own offset
+    with torch.no_grad():
+        out, moved = g(image, mask), g(image + shift, mask)
+    assert (out - g.decoder[-1].weight.new_zeros(())).abs().sum() > 0
+    assert torch.allclose(moved, out + shift, atol=1e-5)  # the fill moves with the photo: no colour prior
+    hole = mask.bool().expand_as(out)
+    assert (out[hole] - image[hole]).abs().mean() > 0  # and it is not the ground truth: the hole is unseen
+
+
+def test_build_generator_picks_the_class_by_colour_anchor():
+    from gdn.anchored import ANCHORS, ResidualGenerator, SmoothAnchorGenerator, build_generator
+    from gdn.config import resolve
+
+    kinds = {"none": Generator, "smooth": SmoothAnchorGenerator, "residual": ResidualGenerator}
+    assert set(ANCHORS) == set(kinds)
+    for kind, cls in kinds.items():
+        g = build_generator(resolve("smoke", {"colour_anchor": kind}))
+        assert type(g) is cls and g.width == 16 and g.res_blocks == 2

@@ -148,14 +148,17 @@ def test_init_starts_from_a_checkpoints_generator_and_warmup_freezes_it(tmp_path
     assert any(not torch.equal(v, ckpt["generator"][k]) for k, v in _weights(tmp_path / "det" / "last.pt").items())
     row = list(csv.DictReader(open(tmp_path / "det" / "log.csv")))[0]  # step 3, an evaluation step
     assert 0 <= float(row["val_auroc"]) <= 1 and float(row["loss_d"]) > 0
+    # the validation photos and their colour-shifted copies: PSNR, AUROC and the fill's bias per channel
+    assert float(row["shift_psnr"]) > 0 and 0 <= float(row["shift_auroc"]) <= 1 and float(row["shift_bias"]) >= 0
+    assert all(abs(float(row[f"val_bias_{c}"])) < 255 for c in "rgb")
     # a mismatched network is one clear error naming the file
     fw = Framework(_cfg(framework="det", width=16))
     with pytest.raises(RuntimeError, match=r"warm.pt: init generator has width=8, res_blocks=1, .*this config width=16"):
         init_generator(fw, _cfg(framework="det", width=16, init=str(packed)))
-    # the same weights, but a generator whose output means something else (relative to the mean colour)
-    fw = Framework(_cfg(framework="det", colour_anchor="mean"))
-    with pytest.raises(RuntimeError, match="colour_anchor='none'; this config .*colour_anchor='mean'"):
-        init_generator(fw, _cfg(framework="det", colour_anchor="mean", init=str(packed)))
+    # the same weights, but a generator whose output means something else (detail around a harmonic fill)
+    fw = Framework(_cfg(framework="det", colour_anchor="residual"))
+    with pytest.raises(RuntimeError, match="colour_anchor='none'; this config .*colour_anchor='residual'"):
+        init_generator(fw, _cfg(framework="det", colour_anchor="residual", init=str(packed)))
     with pytest.raises(RuntimeError, match="missing.pt: init checkpoint not found"):
         init_generator(fw, _cfg(init=str(tmp_path / "missing.pt")))
     with pytest.raises(RuntimeError, match="no bundled checkpoint 'gdn:nope'"):

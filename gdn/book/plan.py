@@ -66,6 +66,7 @@ EXPERIMENTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("examples", "Figs. 1, 4, 5: examples", ("det", "weight", "adv")),
     ("applications", "Fig. 8: applications", ("det",)),
     ("metrics", "Metric definitions on the same outputs", ("det",)),
+    ("validation", "Generalisation: validation photos and colour-shifted copies", ("det", "weight", "adv")),
     ("timing", "Inference time", ()),
 ]
 

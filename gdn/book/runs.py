@@ -101,13 +101,16 @@ def load_run(profile: str, run: str, root: str | Path = RUNS, device: str = "cpu
     return load_method(checkpoint(profile, run, root), device)
 
 
-def test_images(cfg, n_images: int = 0):
-    """The config's test images (built-in test photos or ``test_data``), the first ``n_images`` if > 0."""
+def test_images(cfg, n_images: int = 0, split: str = "test"):
+    """The config's test images (built-in test photos or ``test_data``), or with ``split="val"`` its validation
+    images (built-in validation photos or ``val_data``); the first ``n_images`` if > 0."""
     from torch.utils.data import Subset
 
-    from gdn.engine.train import build_test_images
+    from gdn.engine.loader import build_test_images, build_val_images
 
-    images = build_test_images(cfg)
+    if split not in ("test", "val"):
+        raise ValueError(f"split must be 'test' or 'val', got {split!r}")
+    images = build_test_images(cfg) if split == "test" else build_val_images(cfg)
     if n_images and n_images < len(images):
         images = Subset(images, range(n_images))
     return images

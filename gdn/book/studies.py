@@ -17,7 +17,7 @@ from gdn.device import resolve_device
 from gdn.evaluation.protocol import Method, item_image
 
 __all__ = ["to8", "Method", "FID_MISSING", "fid_status", "evaluate_runs", "batch", "predict", "composite_batch",
-           "colour_cast", "edge_ratio", "detector_maps", "summarise_maps", "metric_definitions", "edge_study", "map_study",
+           "colour_cast", "Shifted", "shift_study", "edge_ratio", "detector_maps", "summarise_maps", "metric_definitions", "edge_study", "map_study",
            "definitions_study"]
 
 
@@ -82,6 +82,42 @@ def colour_cast(methods: Mapping[str, Method], images, masks: Sequence[np.ndarra
             out[name] += [err[k][:, hole[k]].mean(dim=1).numpy() if hole[k].any() else np.full(3, np.nan)
                           for k in range(len(image))]
     return {name: np.stack(v) for name, v in out.items()}
+
+
+class Shifted(torch.utils.data.Dataset):
+    """``images`` colour-shifted by :func:`gdn.data.colour_shift` (``kind`` in ``gdn.data.SHIFTS``; ``"none"``:
+    as they are): items (3,H,W) float in [0,1]."""
+
+    def __init__(self, images, kind: str):
+        self.images, self.kind = images, kind
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        from gdn.data import colour_shift
+
+        image = item_image(self.images[i])
+        return image if self.kind == "none" else colour_shift(image[None], self.kind)[0]
+
+
+def shift_study(methods: Mapping[str, Method], detector: torch.nn.Module | None, images,
+                masks: Sequence[np.ndarray], detected: str = "Det") -> dict[str, dict[str, Any]]:
+    """The colour-shift check: every method on ``images`` as they are and colour-shifted (``gdn.data.SHIFTS``),
+    with the same masks. Returns shift -> {"psnr": name -> (N,), "cast": name -> (N,3) mean signed error in the
+    holes (8-bit levels), "maps": the detector's :func:`map_study` of ``detected``'s results, of the ground truth
+    and of the masked input (absent without a detector)}."""
+    from gdn.data import SHIFTS
+
+    out: dict[str, dict[str, Any]] = {}
+    for kind in ("none", *SHIFTS):
+        shifted = Shifted(images, kind)
+        per: dict[str, Any] = {}
+        evaluate_runs(methods, shifted, masks, per_image=per)
+        out[kind] = {"psnr": {n: per[n]["psnr"] for n in methods}, "cast": colour_cast(methods, shifted, masks)}
+        if detector is not None:
+            out[kind]["maps"] = map_study(detector, {detected: methods[detected]}, shifted, masks)
+    return out
 
 
 def edge_ratio(image8: np.ndarray, sigma: float = 1.0, region: np.ndarray | None = None) -> float:

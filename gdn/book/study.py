@@ -30,16 +30,18 @@ class Study:
     critics: dict[str, nn.Module | None] = field(default_factory=dict)  # run -> its detector / discriminator
 
 
-def setup(name: str, params: Mapping[str, Any], runs: Sequence[str], runs_root: str | Path = RUNS) -> Study:
+def setup(name: str, params: Mapping[str, Any], runs: Sequence[str], runs_root: str | Path = RUNS, *,
+          split: str = "test") -> Study:
     """Open notebook ``name``'s report with ``params`` (which hold ``profile``, ``per_bin``, ``n_images``,
-    ``mask_seed`` and ``device``), load the training runs ``runs/<profile>/<run>`` and draw the mask bank."""
+    ``mask_seed`` and ``device``), load the training runs ``runs/<profile>/<run>`` and draw the mask bank.
+    ``split="val"`` evaluates on the validation photos instead of the test photos."""
     rep = Report(name, params)
     rep.show_provenance()
     methods, critics, cfg = {}, {}, None
     for run in runs:
         methods[run], critics[run], cfg = load_run(params["profile"], run, runs_root, params.get("device", "cpu"))
-    images = test_images(cfg, params.get("n_images", 0))
+    images = test_images(cfg, params.get("n_images", 0), split)
     masks = mask_bank(params["per_bin"], cfg.size, seed=params.get("mask_seed", 0))
     rep.text("setup", setup_text(params["profile"], cfg, len(images), len(masks), params["per_bin"],
-                                 params.get("mask_seed", 0)))
+                                 params.get("mask_seed", 0), split))
     return Study(rep, cfg, images, masks, methods, critics)

@@ -12,7 +12,7 @@ from gdn.masks import BIN_LABELS, mask_bank_bins
 
 __all__ = ["auroc_training_text", "warm_start_text", "CONFIG_KEYS", "config_rows", "orderings",
            "column_formats", "with_ci", "metric_table", "ablation_table", "setup_text", "map_table",
-           "definitions_table"]
+           "definitions_table", "shift_tables", "SHIFT_LABELS"]
 
 
 CONFIG_KEYS = ("framework", "detector_loss", "gamma", "weight_mapping", "exp_base", "hole_weight", "adv_weight",
@@ -118,16 +118,22 @@ def ablation_table(rows: Sequence[Mapping], methods: Mapping[str, str],
     return out
 
 
-def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mask_seed: int) -> str:
-    """One sentence that says which profile, data and budget produced a page's numbers."""
-    from gdn.data import TEST_PHOTOS, TRAIN_PHOTOS
+def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mask_seed: int,
+               split: str = "test") -> str:
+    """One sentence that says which profile, data and budget produced a page's numbers, naming the three photo
+    sets (train, validation, test) and which one the page evaluates on."""
+    from gdn.data import TEST_PHOTOS, TRAIN_PHOTOS, VAL_PHOTOS
 
     if cfg.train_data == "builtin":
         train = (f"random {cfg.size} x {cfg.size} crops of {len(TRAIN_PHOTOS)} built-in photos (scikit-image's "
                  f"and matplotlib's)")
     else:
         train = f"{cfg.train_data} at {cfg.size} x {cfg.size}"
-    if cfg.test_data == "builtin":
+    val = (f"the {len(VAL_PHOTOS)} validation photos ({', '.join(VAL_PHOTOS)}, scikit-learn's)"
+           if cfg.val_data == "builtin" else cfg.val_data)
+    if split == "val":
+        test = f"{n_images} crops of {val}" if cfg.val_data == "builtin" else f"{n_images} images of {cfg.val_data}"
+    elif cfg.test_data == "builtin":
         test = f"{n_images} crops of the {len(TEST_PHOTOS)} built-in test photos ({', '.join(TEST_PHOTOS)})"
     else:
         test = f"{n_images} images of {cfg.test_data}"
@@ -143,7 +149,9 @@ def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mas
     norm = "" if cfg.norm == "instance" else ", no instance norm"
     return (f"Profile {profile}: generator width {cfg.width} with {cfg.res_blocks} residual blocks{norm}, trained for "
             f"{steps} of batch {cfg.batch_size} on {train}{start}; evaluated on {test} with {n_masks} free-form masks "
-            f"({per_bin} per mask-ratio bin, seed {mask_seed}).{comparable}")
+            f"({per_bin} per mask-ratio bin, seed {mask_seed}). Three disjoint photo sets: training, validation ({val}; "
+            f"in-training checks and every recipe choice) and test (read only by the book's final evaluation)."
+            f"{comparable}")
 
 
 def map_table(study: Mapping[str, Mapping[str, Any]], masks: Sequence[np.ndarray]) -> list[dict[str, Any]]:
@@ -240,3 +248,26 @@ def colour_cast_text(casts: Mapping[str, np.ndarray]) -> str:
                   if st["lo"] > 0 or st["hi"] < 0]
         parts.append(f"{name}: {cells} ({'biased: ' + ', '.join(biased) if biased else 'no channel biased'})")
     return "; ".join(parts) + "."
+
+
+SHIFT_LABELS = {"none": "the photos", "hue+90": "hue rotated 90 degrees", "bgr": "channels reversed (BGR)"}
+
+
+def shift_tables(study: Mapping[str, Mapping[str, Any]]) -> tuple[list[dict], list[dict], list[dict]]:
+    """Rows of :func:`gdn.book.studies.shift_study`: PSNR per method and set, the fill's mean signed error per
+    channel and set, and the detector's AUROC per set; every value a mean with its 95 % interval over the pairs."""
+    from gdn.stats import bootstrap_mean, format_ci
+
+    kinds = list(study)
+    names = list(study[kinds[0]]["psnr"])
+    psnr_rows = [{"method": n, **{SHIFT_LABELS.get(k, k): format_ci(bootstrap_mean(study[k]["psnr"][n]))
+                                  for k in kinds}} for n in names]
+    cast_rows = [{"method": n, "set": SHIFT_LABELS.get(k, k),
+                  **{ch: format_ci(bootstrap_mean(study[k]["cast"][n][:, c]), "{:.1f}", signed=True)
+                     for c, ch in enumerate(("R", "G", "B"))},
+                  "largest |bias|": float(np.abs(np.nanmean(study[k]["cast"][n], axis=0)).max())}
+                 for n in names for k in kinds]
+    map_rows = [{"set": SHIFT_LABELS.get(k, k),
+                 **{f"AUROC, {inp}": format_ci(bootstrap_mean(m["auroc"]), "{:.3f}") for inp, m in study[k]["maps"].items()}}
+                for k in kinds if "maps" in study[k]]
+    return psnr_rows, cast_rows, map_rows

@@ -51,10 +51,10 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 def build_networks(ckpt: dict[str, Any], path: str | os.PathLike = "checkpoint"):
     """The generator and (when the checkpoint has one) the critic, with the checkpoint's weights, in eval mode."""
     from gdn.frameworks import build_critic
-    from gdn.networks import Generator
+    from gdn.anchored import build_generator
 
     cfg: Config = ckpt["config"]
-    generator = Generator(cfg.width, cfg.res_blocks, cfg.norm, cfg.colour_anchor)
+    generator = build_generator(cfg)
     critic = build_critic(cfg.framework, cfg.critic_width) if "critic" in ckpt else None
     try:
         generator.load_state_dict(ckpt["generator"])

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from gdn.config import Config
 
-__all__ = ["build_train_set", "build_test_images", "EpochSampler", "run_loader", "workers", "loader_throughput"]
+__all__ = ["build_train_set", "build_val_images", "build_test_images", "EpochSampler", "run_loader", "workers", "loader_throughput"]
 
 
 def build_train_set(cfg: Config) -> Dataset:
@@ -34,6 +34,16 @@ def build_train_set(cfg: Config) -> Dataset:
         images = ImageFolder(cfg.train_data, size=cfg.size)
     masks = None if cfg.train_masks == "random" else load_masks(cfg.train_masks, cfg.size, invert=cfg.invert_masks)
     return InpaintingDataset(images, masks, seed=cfg.seed, shuffle_masks=masks is not None, augment=cfg.augment)
+
+
+def build_val_images(cfg: Config) -> Dataset:
+    """The validation images (in-training checks and every recipe choice; never a test photo): the built-in
+    validation photos, or ``cfg.val_data``."""
+    from gdn.data import BuiltinPhotos, ImageFolder
+
+    if cfg.val_data == "builtin":
+        return BuiltinPhotos("val", size=cfg.size, n=cfg.builtin_test, seed=cfg.seed)
+    return ImageFolder(cfg.val_data, size=cfg.size)
 
 
 def build_test_images(cfg: Config) -> Dataset:

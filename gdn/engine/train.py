@@ -24,14 +24,14 @@ import torch.distributed as dist
 from gdn.config import Config
 from gdn.device import autocast, resolve_device
 from gdn.engine.checkpoint import load_checkpoint, save_checkpoint
-from gdn.engine.loader import EpochSampler, build_test_images, build_train_set, run_loader
+from gdn.engine.loader import EpochSampler, build_train_set, build_val_images, run_loader
 from gdn.files import atomic_write, write_json
 from gdn.frameworks import Framework
 
 __all__ = ["train"]
 
-LOG_FIELDS = ["step", "epoch", "loss_g", "loss_d", "l1", "adv_g", "val_psnr", "val_auroc", "images_per_s",
-              "elapsed_s"]
+LOG_FIELDS = ["step", "epoch", "loss_g", "loss_d", "l1", "adv_g", "val_psnr", "val_auroc", "val_bias_r", "val_bias_g",
+              "val_bias_b", "shift_psnr", "shift_auroc", "shift_bias", "images_per_s", "elapsed_s"]
 
 
 class _Distributed:
@@ -104,40 +104,59 @@ def _truncate_log(path: Path, step: int) -> None:
 
 
 def _val_batch(cfg: Config, device: torch.device) -> dict[str, torch.Tensor]:
-    """A fixed validation batch: test images paired with a mask bank (the same masks at every evaluation)."""
+    """The fixed validation batch: validation images (never a test photo) paired with a mask bank (the same masks
+    at every evaluation), then the same pairs colour-shifted (``gdn.data.SHIFTS``); ``shifted`` marks those."""
+    from gdn.data import SHIFTS, colour_shift
     from gdn.masks import mask_bank
 
-    images = build_test_images(cfg)
+    images = build_val_images(cfg)
     masks = mask_bank(max(1, cfg.eval_per_bin), cfg.size, seed=cfg.seed)
     n = len(masks)
     image = torch.stack([images[k % len(images)] for k in range(n)])  # (N,3,H,W)
     mask = torch.from_numpy(np.stack(masks)).float()[:, None]  # (N,1,H,W), 1 = hole
-    return {"image": image.to(device), "mask": mask.to(device)}
+    image = torch.cat([image] + [colour_shift(image, kind) for kind in SHIFTS])  # (N*(1+len(SHIFTS)),3,H,W)
+    shifted = torch.arange(len(image)) >= n
+    return {"image": image.to(device), "mask": mask.repeat(1 + len(SHIFTS), 1, 1, 1).to(device), "shifted": shifted}
 
 
 @torch.no_grad()
 def _validate(fw: Framework, val: dict[str, torch.Tensor], batch: int) -> dict[str, float]:
-    """Mean PSNR of the composites on the validation batch and, for Det, the mean per-image AUROC with which
-    the detector's map of those composites finds the holes (0.5: chance), so the log shows the min-max game."""
+    """On the validation batch: the composites' mean PSNR, the fill's mean signed error in the holes per channel
+    (8-bit levels; a colour cast), and for Det the mean per-image AUROC with which the detector's map of those
+    composites finds the holes (0.5: chance), so the log shows the min-max game; ``val_*`` on the photos,
+    ``shift_*`` on their colour-shifted copies (``shift_bias``: the largest channel's bias in absolute value)."""
     from gdn.evaluation.scores import auroc, psnr, to_uint8
 
     fw.eval()
-    scores, aurocs = [], []
+    scores, aurocs, errors = [], [], []
     for i in range(0, len(val["image"]), batch):
         image, mask = val["image"][i:i + batch], val["mask"][i:i + batch]
         with autocast(image.device, fw.cfg.precision):
             pred = fw.generator(image, mask).float()
         comp8 = to_uint8((mask * pred + (1 - mask) * image).cpu())  # (b,3,H,W) uint8, what a user gets
-        scores += [float(s) for s in np.atleast_1d(psnr(comp8, to_uint8(image.cpu())))]
+        truth8 = to_uint8(image.cpu())
+        scores += [float(s) for s in np.atleast_1d(psnr(comp8, truth8))]
+        hole = mask.cpu()[:, 0] > 0.5  # (b,H,W)
+        diff = (comp8.float() - truth8.float()).permute(0, 2, 3, 1)  # (b,H,W,3) levels
+        errors += [(d[h].sum(0), h.sum()) for d, h in zip(diff, hole)]
         if fw.cfg.framework == "det":
             with autocast(image.device, fw.cfg.precision):
                 v = fw.critic(comp8.to(image.device).float() / 255).float()  # (b,1,H,W) valuation V
             aurocs += [auroc(a, m > 0.5) for a, m in zip(v.cpu().numpy(), mask.cpu().numpy())]
     fw.train()
-    finite = [s for s in scores if math.isfinite(s)]
-    out = {"val_psnr": float(np.mean(finite)) if finite else float("inf")}
-    if aurocs:
-        out["val_auroc"] = float(np.nanmean(aurocs))
+    out = {}
+    for prefix, sel in (("val", ~val["shifted"]), ("shift", val["shifted"])):
+        idx = np.flatnonzero(sel.numpy())
+        finite = [scores[k] for k in idx if math.isfinite(scores[k])]
+        out[f"{prefix}_psnr"] = float(np.mean(finite)) if finite else float("inf")
+        total = sum(errors[k][0] for k in idx)
+        bias = (total / max(int(sum(errors[k][1] for k in idx)), 1)).numpy()  # (3,) levels
+        if prefix == "val":
+            out.update({"val_bias_r": float(bias[0]), "val_bias_g": float(bias[1]), "val_bias_b": float(bias[2])})
+        else:
+            out["shift_bias"] = float(np.abs(bias).max())
+        if aurocs:
+            out[f"{prefix}_auroc"] = float(np.nanmean([aurocs[k] for k in idx]))
     return out
 
 
@@ -149,7 +168,7 @@ def init_generator(fw: Framework, cfg: Config) -> None:
     path = resolve_init(cfg.init)
     ckpt = load_checkpoint(path)
     saved = ckpt["config"]
-    shape = ("width", "res_blocks", "norm", "colour_anchor")
+    shape = ("width", "res_blocks", "norm", "colour_anchor")  # the fields build_generator reads
     if any(getattr(saved, k) != getattr(cfg, k) for k in shape):
         raise CheckpointError(f"{path}: init generator has " + ", ".join(f"{k}={getattr(saved, k)!r}" for k in shape)
                               + "; this config " + ", ".join(f"{k}={getattr(cfg, k)!r}" for k in shape))
@@ -162,7 +181,8 @@ def _save_samples(fw: Framework, val: dict[str, torch.Tensor], path: Path, k: in
     from PIL import Image
 
     fw.eval()
-    image, mask = val["image"][-k:], val["mask"][-k:]  # the largest-hole bin is last in the bank
+    last = int((~val["shifted"]).sum())  # the photos before their colour-shifted copies
+    image, mask = val["image"][last - k:last], val["mask"][last - k:last]  # the largest-hole bin is last in the bank
     with autocast(image.device, fw.cfg.precision):
         pred = fw.generator(image, mask).float()
         cols = [image * (1 - mask) + mask, mask * pred + (1 - mask) * image, image]
