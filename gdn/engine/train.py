@@ -25,6 +25,7 @@ from gdn.config import Config
 from gdn.device import autocast, resolve_device
 from gdn.engine.checkpoint import load_checkpoint, save_checkpoint
 from gdn.engine.loader import EpochSampler, build_train_set, build_val_images, run_loader
+from gdn.engine.schedule import schedule, total_steps
 from gdn.files import atomic_write, write_json
 from gdn.frameworks import Framework
 
@@ -194,14 +195,6 @@ def _save_samples(fw: Framework, val: dict[str, torch.Tensor], path: Path, k: in
     atomic_write(path, lambda f: Image.fromarray(array).save(f, format="PNG"))
 
 
-def total_steps(cfg: Config, batches_per_epoch: int) -> int:
-    """Every step of a run: the ``critic_warmup`` critic-only steps (frameworks with a critic), the generator
-    steps (``steps``, or ``epochs`` of the data), then ``critic_cooldown`` critic-only steps; so every
-    framework gets as many generator steps."""
-    generator_steps = cfg.steps if cfg.steps > 0 else cfg.epochs * batches_per_epoch
-    return generator_steps + (cfg.critic_warmup + cfg.critic_cooldown if cfg.framework != "weight" else 0)
-
-
 def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress: bool = True,
           stop_after: int | None = None, on_step: Callable[[int, int], None] | None = None) -> Path:
     """Train ``cfg.framework`` and return the path of ``out/last.pt``.
@@ -285,11 +278,10 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
             batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
             if cfg.channels_last:
                 batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
-            if cfg.lr_decay_at:  # from the step alone, so a resumed run decays at the same step
-                fw.set_lr_scale(0.1 if step >= cfg.lr_decay_at else 1.0)
-            joint = fw.critic is None or cfg.critic_warmup <= step < steps - cfg.critic_cooldown
-            pending.append(fw.step(batch, train_generator=joint))
-            for _ in range(cfg.critic_steps - 1 if joint and fw.critic is not None else 0):  # same batch
+            train_generator, lr_scale = schedule(step, cfg, steps)  # from the step alone: so after a resume too
+            fw.set_lr_scale(lr_scale)
+            pending.append(fw.step(batch, train_generator=train_generator))
+            for _ in range(cfg.critic_steps - 1 if train_generator and fw.critic is not None else 0):  # same batch
                 fw.step(batch, train_generator=False)
             step += 1
             this_call += 1
