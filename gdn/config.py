@@ -35,7 +35,6 @@ class Config:
     # -- start and schedule of the min-max game (not in the paper; the cpu profile needs them, see PROFILES) --
     init: str = ""  # checkpoint whose generator starts this run ("" = random init, as the paper); "gdn:NAME" = bundled
     critic_warmup: int = 0  # critic-only steps before the generator's `steps` (a head start for the detector)
-    critic_steps: int = 1  # critic updates per generator step once both train (1: the paper's simultaneous update)
     critic_cooldown: int = 0  # critic-only steps after the generator's last step (the map then answers the final G)
     critic_corrupt: float = 0.0  # Det: weight of an extra detector loss on the corrupted input (white holes) of
     #                              that share of each batch; 0 = the paper (the detector sees only G's output)
@@ -185,8 +184,18 @@ def parse_overrides(pairs) -> dict[str, str]:
     return out
 
 
+# Keys that earlier versions saved, each with the value that made its run what this version runs without it
+# (the bundled warm start's config has critic_steps=1): a saved config may carry them at that value.
+RETIRED = {"critic_steps": 1}
+
+
 def from_dict(data: dict[str, Any]) -> Config:
-    """Rebuild a Config saved with a run or checkpoint; keys this version does not know are errors."""
+    """Rebuild a Config saved with a run or checkpoint; keys this version does not know are errors (a
+    ``RETIRED`` key is dropped where it has the value this version runs by)."""
+    data = dict(data)
+    for key, same in RETIRED.items():
+        if key in data and data.pop(key) != same:
+            raise ConfigError(f"config key {key!r} is retired; this version only runs what {key}={same!r} ran")
     return resolve("paper", data)
 
 
@@ -200,8 +209,7 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"critic_corrupt must be in [0, 1], got {cfg.critic_corrupt}")
     if cfg.weight_mapping == "exp" and not cfg.exp_base > 1:
         raise ConfigError(f"exp_base must be > 1, got {cfg.exp_base}")
-    for key in ("width", "critic_width", "critic_steps", "batch_size", "size", "log_every", "sample_every", "save_every",
-                "keep_every"):
+    for key in ("width", "critic_width", "batch_size", "size", "log_every", "sample_every", "save_every", "keep_every"):
         if getattr(cfg, key) <= 0:
             raise ConfigError(f"{key} must be positive, got {getattr(cfg, key)}")
     if cfg.num_workers < -1:

@@ -281,8 +281,6 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
             train_generator, lr_scale = schedule(step, cfg, steps)  # from the step alone: so after a resume too
             fw.set_lr_scale(lr_scale)
             pending.append(fw.step(batch, train_generator=train_generator))
-            for _ in range(cfg.critic_steps - 1 if train_generator and fw.critic is not None else 0):  # same batch
-                fw.step(batch, train_generator=False)
             step += 1
             this_call += 1
             bar.update(1)
