@@ -42,7 +42,7 @@ class Config:
     width: int = 64  # generator channels of the first layer; 64 is the paper's network (10,779,328 parameters)
     res_blocks: int = 8  # residual blocks in the generator
     norm: str = "instance"  # generator normalisation: "instance" (the paper) or "none" (cpu profile, see networks)
-    colour_anchor: str = "none"  # generator output relative to a training-free fill: "none" (the paper), "smooth" or
+    colour_anchor: str = "none"  # generator output relative to a training-free fill: "none" (the paper) or
     #                              "residual" (gdn.anchored; the cpu profile's deviation)
     critic_width: int = 32  # channels of the detector's (and Adv discriminator's) first layer; 32 is the paper's
     # -- optimisation (Sec. 4.1, official config.yml) --
@@ -96,7 +96,7 @@ CHOICES = {
     "precision": ("fp32", "bf16"),
     "augment": ("none", "colour"),
     "norm": ("instance", "none"),
-    "colour_anchor": ("none", "smooth", "residual"),
+    "colour_anchor": ("none", "residual"),
     "compile_mode": ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
 }
 
