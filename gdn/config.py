@@ -14,7 +14,7 @@ import typing
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["Config", "PROFILES", "resolve", "ConfigError"]
+__all__ = ["Config", "PROFILES", "CHOICES", "choices", "resolve", "ConfigError"]
 
 
 class ConfigError(ValueError):
@@ -89,16 +89,29 @@ class Config:
         return json.dumps(self.to_dict(), indent=2)
 
 
-CHOICES = {
-    "framework": ("det", "weight", "adv"),
-    "detector_loss": ("ce", "bce", "focal"),
-    "weight_mapping": ("linear", "exp"),
-    "precision": ("fp32", "bf16"),
-    "augment": ("none", "colour"),
-    "norm": ("instance", "none"),
-    "colour_anchor": ("none", "residual"),
-    "compile_mode": ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
-}
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
+
+
+def choices() -> dict[str, tuple[str, ...]]:
+    """The allowed values of each string option, each from the module that owns the option. Imported here, not
+    at the top: config.py itself stays free of torch, and none of those modules imports it."""
+    from gdn.anchored import ANCHORS
+    from gdn.data import AUGMENTS
+    from gdn.device import TRAINING_PRECISIONS
+    from gdn.frameworks import FRAMEWORKS
+    from gdn.losses import DETECTOR_LOSSES, WEIGHT_MAPPINGS
+    from gdn.networks import NORMS
+
+    return {"framework": FRAMEWORKS, "detector_loss": DETECTOR_LOSSES, "weight_mapping": WEIGHT_MAPPINGS,
+            "precision": TRAINING_PRECISIONS, "augment": AUGMENTS, "norm": NORMS, "colour_anchor": ANCHORS,
+            "compile_mode": COMPILE_MODES}
+
+
+def __getattr__(name: str) -> Any:
+    # CHOICES (option -> allowed values) is built on first use, by choices()
+    if name == "CHOICES":
+        return choices()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # Profiles: small presets for small machines. "paper" is the defaults (GPU, real data).
 PROFILES: dict[str, dict[str, Any]] = {
@@ -200,7 +213,7 @@ def from_dict(data: dict[str, Any]) -> Config:
 
 
 def validate(cfg: Config) -> None:
-    for key, allowed in CHOICES.items():
+    for key, allowed in choices().items():
         if getattr(cfg, key) not in allowed:
             raise ConfigError(f"config key {key!r} must be one of {allowed}, got {getattr(cfg, key)!r}")
     if cfg.size % 4:

@@ -9,9 +9,10 @@ import contextlib
 
 import torch
 
-__all__ = ["DeviceError", "PRECISIONS", "resolve_device", "autocast", "sync", "compile_for_inference"]
+__all__ = ["DeviceError", "PRECISIONS", "TRAINING_PRECISIONS", "resolve_device", "autocast", "sync", "compile_for_inference"]
 
 PRECISIONS = ("fp32", "bf16", "fp16")  # fp32, or autocast to bfloat16 / float16
+TRAINING_PRECISIONS = ("fp32", "bf16")  # training's: fp16 would need a gradient scaler, which training has not
 
 
 class DeviceError(ValueError):

@@ -22,7 +22,6 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from gdn.config import Config
 from gdn.device import autocast
 from gdn.losses import (adversarial_d_loss, adversarial_g_loss, detector_loss, hole_weighted_l1, weight_map,
                         weighted_l1)
@@ -47,9 +46,10 @@ def _unwrap(module: nn.Module) -> nn.Module:
 
 
 class Framework(nn.Module):
-    """A generator, its critic and their Adam optimisers (Sec. 4.1: lr 1e-4 / 1e-5, betas (0, 0.9))."""
+    """A generator, its critic and their Adam optimisers (Sec. 4.1: lr 1e-4 / 1e-5, betas (0, 0.9)), for the
+    settings of ``cfg`` (a ``gdn.config.Config``; not imported here: the config takes this module's choices)."""
 
-    def __init__(self, cfg: Config, generator: nn.Module | None = None, critic: nn.Module | None = None):
+    def __init__(self, cfg, generator: nn.Module | None = None, critic: nn.Module | None = None):
         super().__init__()
         if cfg.framework not in FRAMEWORKS:
             raise ValueError(f"unknown framework {cfg.framework!r}; choose one of {FRAMEWORKS}")
