@@ -126,7 +126,7 @@ def _validate(fw: Framework, val: dict[str, torch.Tensor], batch: int) -> dict[s
     (8-bit levels; a colour cast), and for Det the mean per-image AUROC with which the detector's map of those
     composites finds the holes (0.5: chance), so the log shows the min-max game; ``val_*`` on the photos,
     ``shift_*`` on their colour-shifted copies (``shift_bias``: the largest channel's bias in absolute value)."""
-    from gdn.evaluation.scores import auroc, psnr, to_uint8
+    from gdn.evaluation.scores import auroc, composite, psnr, to_uint8
 
     fw.eval()
     scores, aurocs, errors = [], [], []
@@ -134,7 +134,7 @@ def _validate(fw: Framework, val: dict[str, torch.Tensor], batch: int) -> dict[s
         image, mask = val["image"][i:i + batch], val["mask"][i:i + batch]
         with autocast(image.device, fw.cfg.precision):
             pred = fw.generator(image, mask).float()
-        comp8 = to_uint8((mask * pred + (1 - mask) * image).cpu())  # (b,3,H,W) uint8, what a user gets
+        comp8 = to_uint8(composite(pred, image, mask).cpu())  # (b,3,H,W) uint8, what a user gets
         truth8 = to_uint8(image.cpu())
         scores += [float(s) for s in np.atleast_1d(psnr(comp8, truth8))]
         hole = mask.cpu()[:, 0] > 0.5  # (b,H,W)
@@ -181,12 +181,15 @@ def _save_samples(fw: Framework, val: dict[str, torch.Tensor], path: Path, k: in
     """A grid, one row per example: masked input | composite | ground truth | detector map (Det only)."""
     from PIL import Image
 
+    from gdn.evaluation.scores import composite
+    from gdn.networks import corrupt
+
     fw.eval()
     last = int((~val["shifted"]).sum())  # the photos before their colour-shifted copies
     image, mask = val["image"][last - k:last], val["mask"][last - k:last]  # the largest-hole bin is last in the bank
     with autocast(image.device, fw.cfg.precision):
         pred = fw.generator(image, mask).float()
-        cols = [image * (1 - mask) + mask, mask * pred + (1 - mask) * image, image]
+        cols = [corrupt(image, mask), composite(pred, image, mask), image]
         if fw.cfg.framework == "det":
             cols.append(fw.critic(pred).float().expand(-1, 3, -1, -1))
     fw.train()
