@@ -1,22 +1,22 @@
-"""Small-machine variants of the paper's generator, beside it rather than inside it, and the one factory that
-builds the generator of a config. Not in the paper: the cpu profile's deviations, measured in the Training chapter.
+"""A small-machine variant of the paper's generator, beside it rather than inside it, and the one factory that
+builds the generator of a config. Not in the paper: the cpu profile's deviation, measured in the Training chapter.
 
-Both variants keep the paper's layer table and state-dict keys (they subclass :class:`gdn.networks.Generator`)
-and change only what goes in and comes out: the network learns a departure from a training-free fill (an
+The variant keeps the paper's layer table and state-dict keys (it subclasses :class:`gdn.networks.Generator`)
+and changes only what goes in and comes out: the network learns a departure from a training-free fill (an
 *anchor*, :mod:`gdn.baselines`), so its fills take their colours from the photo at hand and not from a prior
 learned on a few training photos.
 
-    G = build_generator(cfg)     # cfg.colour_anchor: "none" (the paper), "smooth" or "residual"
+    G = build_generator(cfg)     # cfg.colour_anchor: "none" (the paper) or "residual"
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from gdn.baselines import harmonic, push_pull
-from gdn.networks import Generator, corrupt
+from gdn.baselines import harmonic
+from gdn.networks import Generator
 
-__all__ = ["ANCHORS", "SmoothAnchorGenerator", "ResidualGenerator", "build_generator", "smooth_anchor", "anchor_fill"]
+__all__ = ["ANCHORS", "ResidualGenerator", "build_generator", "smooth_anchor", "anchor_fill"]
 
 SMOOTH = 9  # box size of the blur that gives valid pixels an anchor without a step at the hole's border
 
@@ -27,19 +27,6 @@ def smooth_anchor(fill: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     the photo itself there, an L1 loss pulls the whole network to zero output). (B,3,H,W)."""
     blur = F.avg_pool2d(fill, SMOOTH, stride=1, padding=SMOOTH // 2, count_include_pad=False)
     return mask * fill + (1 - mask) * blur
-
-
-class SmoothAnchorGenerator(Generator):
-    """The paper's network and input; before the output tanh it adds the logit of :func:`smooth_anchor` over a
-    :func:`push_pull` fill, so a zero network gives that fill. (The earlier cpu profile: it still learned the
-    training photos' palette, Training chapter.)"""
-
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # image (B,3,H,W) in [0,1]; mask (B,1,H,W), 1 = hole
-        x = self.decoder(self.middle(self.encoder(torch.cat([corrupt(image, mask), mask], dim=1))))
-        base = smooth_anchor(push_pull(image, mask), mask)  # (B,3,H,W)
-        # clamped so that the logit stays finite for black or white surroundings
-        return (torch.tanh(x + torch.atanh(2 * base.clamp(0.01, 0.99) - 1)) + 1) / 2
 
 
 class ResidualGenerator(Generator):
@@ -68,7 +55,7 @@ class ResidualGenerator(Generator):
         return out + (out.clamp(0, 1) - out).detach()  # (B,3,H,W) in [0,1], straight-through gradient
 
 
-_KINDS = {"none": Generator, "smooth": SmoothAnchorGenerator, "residual": ResidualGenerator}
+_KINDS = {"none": Generator, "residual": ResidualGenerator}
 ANCHORS = tuple(_KINDS)
 
 
@@ -82,6 +69,6 @@ def build_generator(cfg) -> Generator:
 
 
 def anchor_fill(cfg):
-    """The training-free fill that the generator of a config starts from (``gdn.baselines.harmonic`` or
-    ``push_pull``), or None for the paper's generator: the control that shows what the network adds."""
-    return {"none": None, "smooth": push_pull, "residual": harmonic}[cfg.colour_anchor]
+    """The training-free fill that the generator of a config starts from (``gdn.baselines.harmonic``), or None
+    for the paper's generator: the control that shows what the network adds."""
+    return {"none": None, "residual": harmonic}[cfg.colour_anchor]

@@ -14,7 +14,7 @@ import typing
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["Config", "PROFILES", "resolve", "ConfigError"]
+__all__ = ["Config", "PROFILES", "CHOICES", "choices", "resolve", "ConfigError"]
 
 
 class ConfigError(ValueError):
@@ -35,7 +35,6 @@ class Config:
     # -- start and schedule of the min-max game (not in the paper; the cpu profile needs them, see PROFILES) --
     init: str = ""  # checkpoint whose generator starts this run ("" = random init, as the paper); "gdn:NAME" = bundled
     critic_warmup: int = 0  # critic-only steps before the generator's `steps` (a head start for the detector)
-    critic_steps: int = 1  # critic updates per generator step once both train (1: the paper's simultaneous update)
     critic_cooldown: int = 0  # critic-only steps after the generator's last step (the map then answers the final G)
     critic_corrupt: float = 0.0  # Det: weight of an extra detector loss on the corrupted input (white holes) of
     #                              that share of each batch; 0 = the paper (the detector sees only G's output)
@@ -43,7 +42,7 @@ class Config:
     width: int = 64  # generator channels of the first layer; 64 is the paper's network (10,779,328 parameters)
     res_blocks: int = 8  # residual blocks in the generator
     norm: str = "instance"  # generator normalisation: "instance" (the paper) or "none" (cpu profile, see networks)
-    colour_anchor: str = "none"  # generator output relative to a training-free fill: "none" (the paper), "smooth" or
+    colour_anchor: str = "none"  # generator output relative to a training-free fill: "none" (the paper) or
     #                              "residual" (gdn.anchored; the cpu profile's deviation)
     critic_width: int = 32  # channels of the detector's (and Adv discriminator's) first layer; 32 is the paper's
     # -- optimisation (Sec. 4.1, official config.yml) --
@@ -90,16 +89,29 @@ class Config:
         return json.dumps(self.to_dict(), indent=2)
 
 
-CHOICES = {
-    "framework": ("det", "weight", "adv"),
-    "detector_loss": ("ce", "bce", "focal"),
-    "weight_mapping": ("linear", "exp"),
-    "precision": ("fp32", "bf16"),
-    "augment": ("none", "colour"),
-    "norm": ("instance", "none"),
-    "colour_anchor": ("none", "smooth", "residual"),
-    "compile_mode": ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
-}
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
+
+
+def choices() -> dict[str, tuple[str, ...]]:
+    """The allowed values of each string option, each from the module that owns the option. Imported here, not
+    at the top: config.py itself stays free of torch, and none of those modules imports it."""
+    from gdn.anchored import ANCHORS
+    from gdn.data import AUGMENTS
+    from gdn.device import TRAINING_PRECISIONS
+    from gdn.frameworks import FRAMEWORKS
+    from gdn.losses import DETECTOR_LOSSES, WEIGHT_MAPPINGS
+    from gdn.networks import NORMS
+
+    return {"framework": FRAMEWORKS, "detector_loss": DETECTOR_LOSSES, "weight_mapping": WEIGHT_MAPPINGS,
+            "precision": TRAINING_PRECISIONS, "augment": AUGMENTS, "norm": NORMS, "colour_anchor": ANCHORS,
+            "compile_mode": COMPILE_MODES}
+
+
+def __getattr__(name: str) -> Any:
+    # CHOICES (option -> allowed values) is built on first use, by choices()
+    if name == "CHOICES":
+        return choices()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # Profiles: small presets for small machines. "paper" is the defaults (GPU, real data).
 PROFILES: dict[str, dict[str, Any]] = {
@@ -185,13 +197,23 @@ def parse_overrides(pairs) -> dict[str, str]:
     return out
 
 
+# Keys that earlier versions saved, each with the value that made its run what this version runs without it
+# (the bundled warm start's config has critic_steps=1): a saved config may carry them at that value.
+RETIRED = {"critic_steps": 1}
+
+
 def from_dict(data: dict[str, Any]) -> Config:
-    """Rebuild a Config saved with a run or checkpoint; keys this version does not know are errors."""
+    """Rebuild a Config saved with a run or checkpoint; keys this version does not know are errors (a
+    ``RETIRED`` key is dropped where it has the value this version runs by)."""
+    data = dict(data)
+    for key, same in RETIRED.items():
+        if key in data and data.pop(key) != same:
+            raise ConfigError(f"config key {key!r} is retired; this version only runs what {key}={same!r} ran")
     return resolve("paper", data)
 
 
 def validate(cfg: Config) -> None:
-    for key, allowed in CHOICES.items():
+    for key, allowed in choices().items():
         if getattr(cfg, key) not in allowed:
             raise ConfigError(f"config key {key!r} must be one of {allowed}, got {getattr(cfg, key)!r}")
     if cfg.size % 4:
@@ -200,8 +222,7 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"critic_corrupt must be in [0, 1], got {cfg.critic_corrupt}")
     if cfg.weight_mapping == "exp" and not cfg.exp_base > 1:
         raise ConfigError(f"exp_base must be > 1, got {cfg.exp_base}")
-    for key in ("width", "critic_width", "critic_steps", "batch_size", "size", "log_every", "sample_every", "save_every",
-                "keep_every"):
+    for key in ("width", "critic_width", "batch_size", "size", "log_every", "sample_every", "save_every", "keep_every"):
         if getattr(cfg, key) <= 0:
             raise ConfigError(f"{key} must be positive, got {getattr(cfg, key)}")
     if cfg.num_workers < -1:

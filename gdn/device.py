@@ -1,4 +1,5 @@
-"""The one device and precision helper: which device a name means, and the autocast of a precision.
+"""The one device and precision helper: which device a name means, the autocast of a precision, and how many
+CPU cores this process may use.
 
 Every part of the package that runs networks (training, evaluation, inference, bench, the notebooks) asks
 here, so ``"auto"`` means the same everywhere and a missing GPU gives the same one-line error.
@@ -6,12 +7,15 @@ here, so ``"auto"`` means the same everywhere and a missing GPU gives the same o
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
-__all__ = ["DeviceError", "PRECISIONS", "resolve_device", "autocast", "sync", "compile_for_inference"]
+__all__ = ["DeviceError", "PRECISIONS", "TRAINING_PRECISIONS", "resolve_device", "autocast", "sync",
+           "compile_for_inference", "usable_cpus"]
 
 PRECISIONS = ("fp32", "bf16", "fp16")  # fp32, or autocast to bfloat16 / float16
+TRAINING_PRECISIONS = ("fp32", "bf16")  # training's: fp16 would need a gradient scaler, which training has not
 
 
 class DeviceError(ValueError):
@@ -71,3 +75,8 @@ def compile_for_inference(module: torch.nn.Module, device: torch.device | str):
     call on CUDA, so callers copy it before calling again."""
     mode = "reduce-overhead" if torch.device(device).type == "cuda" else None
     return torch.compile(module, mode=mode, dynamic=False)
+
+
+def usable_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one, else all cores)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

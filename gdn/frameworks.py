@@ -9,12 +9,12 @@ G and the critic (detector or discriminator) are updated together from one forwa
 code does, and each network's gradient comes only from its own loss: ``backward(inputs=...)`` routes the
 generator's loss to the generator's parameters and the critic's loss to the critic's.
 
-With ``compile=True`` the step takes a second, equivalent route (``single_backward``): the critic's loss sees
-G's output detached and G's loss sees the critic through detached parameters, so one backward pass of the sum
-gives each network exactly its own gradient. That costs one more critic forward pass, but the forward, the
-losses and the backward become one graph that ``torch.compile`` fuses whole, where the two restricted passes
-would run the compiled critic's backward twice. ``tests/test_frameworks.py`` checks both routes give the same
-losses and gradients.
+With ``compile=True`` the step takes a second, equivalent route (``single_backward``, ``Framework._judge``):
+the critic's loss sees G's output detached and G's loss sees the critic through detached parameters, so one
+backward pass of the sum gives each network exactly its own gradient. That costs one more critic forward pass,
+but the forward, the losses and the backward become one graph that ``torch.compile`` fuses whole, where the two
+restricted passes would run the compiled critic's backward twice. ``tests/test_frameworks.py`` checks both
+routes give the same losses and gradients.
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from gdn.config import Config
 from gdn.device import autocast
 from gdn.losses import (adversarial_d_loss, adversarial_g_loss, detector_loss, hole_weighted_l1, weight_map,
                         weighted_l1)
@@ -47,9 +46,10 @@ def _unwrap(module: nn.Module) -> nn.Module:
 
 
 class Framework(nn.Module):
-    """A generator, its critic and their Adam optimisers (Sec. 4.1: lr 1e-4 / 1e-5, betas (0, 0.9))."""
+    """A generator, its critic and their Adam optimisers (Sec. 4.1: lr 1e-4 / 1e-5, betas (0, 0.9)), for the
+    settings of ``cfg`` (a ``gdn.config.Config``; not imported here: the config takes this module's choices)."""
 
-    def __init__(self, cfg: Config, generator: nn.Module | None = None, critic: nn.Module | None = None):
+    def __init__(self, cfg, generator: nn.Module | None = None, critic: nn.Module | None = None):
         super().__init__()
         if cfg.framework not in FRAMEWORKS:
             raise ValueError(f"unknown framework {cfg.framework!r}; choose one of {FRAMEWORKS}")
@@ -78,41 +78,56 @@ class Framework(nn.Module):
 
     def losses(self, image: torch.Tensor, mask: torch.Tensor, *, train_generator: bool = True,
                single_backward: bool = False) -> dict[str, torch.Tensor]:
-        """Forward pass and every loss of one step. ``loss_g`` trains G; ``loss_d`` (absent for Weight)
-        trains the critic. Other entries are for logging only. ``train_generator=False`` runs G without a
-        graph (the critic's warm-up: only ``loss_d`` can be back-propagated). ``single_backward``: the
-        same losses arranged so that ``(loss_g + loss_d).backward()`` trains each network on its own loss
-        (module docstring); otherwise each loss must be back-propagated to its own network's parameters."""
+        """The forward pass and every loss of one step: ``loss_g`` trains G, ``loss_d`` (not for Weight) the
+        critic, the rest is logged. For Det the two losses are the two sides of Eq. 8's min-max.
+        ``train_generator=False`` runs G without a graph (critic-only steps: only ``loss_d`` can be
+        back-propagated). ``single_backward``: the route of ``compile_step`` (:meth:`_judge`)."""
         cfg = self.cfg
         # image (B,3,H,W) in [0,1]; mask (B,1,H,W), 1 = hole
         with torch.set_grad_enabled(train_generator and torch.is_grad_enabled()):
             pred = self.generator(image, mask)  # (B,3,H,W) raw output I_out; losses use it, not the composite
         out: dict[str, torch.Tensor] = {"pred": pred, "l1": (pred - image).abs().mean().detach()}
-        critic_g, pred_d = self.critic, pred  # what G's loss and the critic's loss see
-        if single_backward and self.critic is not None:
-            inner = _unwrap(self.critic)
-            frozen = {name: p.detach() for name, p in inner.named_parameters()}
-            critic_g, pred_d = (lambda x: functional_call(inner, frozen, (x,))), pred.detach()
-        if cfg.framework == "weight":
+        if cfg.framework == "weight":  # Sec. 4.3: L1 weighted 6 on the holes, 1 elsewhere (as PConv)
             out["loss_g"] = hole_weighted_l1(pred, image, mask, cfg.hole_weight, cfg.valid_weight)
-        elif cfg.framework == "det":
-            prob = critic_g(pred)  # (B,1,H,W) valuation V; on I_out, never on I_gt (official code)
-            prob_d = self.critic(pred_d) if single_backward else prob
-            out["loss_d"] = detector_loss(prob_d.float(), mask, cfg.detector_loss, cfg.gamma)
-            if cfg.critic_corrupt > 0:  # not in the paper: the detector also learns that white holes are holes
-                k = max(1, round(cfg.critic_corrupt * len(image)))
-                seen = corrupt(image[:k], mask[:k])  # (k,3,H,W): G's input, holes white (Sec. 3.1)
-                extra = detector_loss(self.critic(seen).float(), mask[:k], cfg.detector_loss, cfg.gamma)
-                out["loss_d"] = out["loss_d"] + cfg.critic_corrupt * extra
-            weight = weight_map(prob.float(), cfg.weight_mapping, cfg.exp_base)  # not detached: Eq. 8
-            out["loss_g"] = weighted_l1(pred.float(), image, weight)
+        elif cfg.framework == "det":  # Eq. 8: D minimises its detector loss, G the L1 weighted by D's map
+            prob, prob_d = self._judge(pred, single_backward)  # (B,1,H,W) valuation V of I_out, never of I_gt
+            out["loss_d"] = detector_loss(prob_d.float(), mask, cfg.detector_loss, cfg.gamma)  # Eq. 4, 5 or 6
+            if cfg.critic_corrupt > 0:
+                out["loss_d"] = out["loss_d"] + self._white_hole_loss(image, mask)
+            weight = weight_map(prob.float(), cfg.weight_mapping, cfg.exp_base)  # Sec. 3.4.3; not detached
+            out["loss_g"] = weighted_l1(pred.float(), image, weight)  # Eq. 7
             out["prob"] = prob
-        else:  # adv: one critic pass over ground truth and prediction; (B,) logits each
-            real, fake = self.critic(torch.cat([image, pred_d], dim=0)).float().chunk(2)
-            out["loss_d"] = adversarial_d_loss(real, fake)
-            out["adv_g"] = adversarial_g_loss(critic_g(pred).float() if single_backward else fake)
+        else:  # adv, Sec. 4.3: L1 plus the non-saturating GAN loss; one critic pass over I_gt and I_out
+            fake_g, logits = self._judge(pred, single_backward, real=image)  # (B,) and (2B,) logits
+            real, fake = logits.float().chunk(2)
+            out["loss_d"] = adversarial_d_loss(real, fake)  # Eq. 2
+            out["adv_g"] = adversarial_g_loss(fake_g.float())  # Eq. 3
             out["loss_g"] = (pred.float() - image).abs().mean() + cfg.adv_weight * out["adv_g"]
         return out
+
+    def _judge(self, pred: torch.Tensor, single_backward: bool,
+               real: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The critic on G's output ``pred``: (what G's loss sees, what the critic's loss sees; with ``real``, the
+        Adv discriminator's, that sees ``real`` then ``pred`` in one pass). Why two: on the single-backward route
+        G's loss sees the critic through detached parameters and the critic's loss sees ``pred`` detached, so
+        one backward pass of their sum gives each network its own gradient (module docstring); on the plain
+        route one pass serves both and ``step`` routes each loss to its own network."""
+        seen = pred.detach() if single_backward else pred
+        for_d = self.critic(seen if real is None else torch.cat([real, seen], dim=0))
+        if not single_backward:
+            return (for_d if real is None else for_d.chunk(2)[1]), for_d
+        inner = _unwrap(self.critic)
+        frozen = {name: p.detach() for name, p in inner.named_parameters()}
+        return functional_call(inner, frozen, (pred,)), for_d
+
+    def _white_hole_loss(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Not in the paper (``critic_corrupt``): the detector loss on the corrupted input (holes white, Sec. 3.1)
+        of the batch's first ``critic_corrupt`` share, times that share. Why: a detector that only ever sees G's
+        output has never met a white hole and scores the masked input at chance (Training chapter)."""
+        cfg = self.cfg
+        k = max(1, round(cfg.critic_corrupt * len(image)))
+        seen = corrupt(image[:k], mask[:k])  # (k,3,H,W): G's input, holes white (Sec. 3.1)
+        return cfg.critic_corrupt * detector_loss(self.critic(seen).float(), mask[:k], cfg.detector_loss, cfg.gamma)
 
     def step(self, batch: dict[str, torch.Tensor], *, train_generator: bool = True) -> dict[str, torch.Tensor]:
         """One simultaneous update of G and its critic. Returns detached scalar losses (no host sync).

@@ -13,8 +13,8 @@ __all__ = [
     "hole_weighted_l1", "adversarial_d_loss", "adversarial_g_loss",
 ]
 
-DETECTOR_LOSSES = ("ce", "bce", "focal")
-WEIGHT_MAPPINGS = ("linear", "exp")
+DETECTOR_LOSSES = ("ce", "bce", "focal")  # Eq. 4, 5, 6
+WEIGHT_MAPPINGS = ("linear", "exp")  # Sec. 3.4.3
 _EPS = 1e-8  # the official code clips probabilities to [1e-8, 1 - 1e-8] before the log
 
 
@@ -44,13 +44,13 @@ def detector_loss(prob: torch.Tensor, mask: torch.Tensor, kind: str = "focal", g
 def weight_map(prob: torch.Tensor, kind: str = "exp", base: float = 10.0) -> torch.Tensor:
     """Weight mapping of Sec. 3.4.3, from the valuation V in [0,1] to a weight W >= 1:
     ``"linear"``: W = 1 + V (range [1, 2]); ``"exp"``: W = base ** V (range [1, base], base > 1)."""
+    if kind not in WEIGHT_MAPPINGS:
+        raise ValueError(f"unknown weight mapping {kind!r}; choose one of {WEIGHT_MAPPINGS}")
     if kind == "linear":
         return 1 + prob
-    if kind == "exp":
-        if not base > 1:
-            raise ValueError(f"the exponential weight mapping needs base > 1, got {base}")
-        return torch.pow(torch.as_tensor(float(base), dtype=prob.dtype, device=prob.device), prob)
-    raise ValueError(f"unknown weight mapping {kind!r}; choose one of {WEIGHT_MAPPINGS}")
+    if not base > 1:
+        raise ValueError(f"the exponential weight mapping needs base > 1, got {base}")
+    return torch.pow(torch.as_tensor(float(base), dtype=prob.dtype, device=prob.device), prob)
 
 
 def weighted_l1(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

@@ -317,6 +317,15 @@ def irregular_mask(size, rng: np.random.Generator, *, target_ratio: float | None
     return d.out
 
 
+def _draw_in(size, rng: np.random.Generator, lo: float, hi: float, border_prob: float) -> np.ndarray:
+    """One :func:`irregular_mask` aimed at a target ratio drawn uniformly in ``[lo, hi)``, with the border
+    constraint with probability ``border_prob`` where the target is at most ``BORDER_MAX_RATIO``; the caller
+    rejects a mask that lands outside its range."""
+    target = lo + (hi - lo) * rng.random()
+    border = (rng.random() < border_prob) and target <= BORDER_MAX_RATIO
+    return irregular_mask(size, rng, target_ratio=target, border=border)
+
+
 def random_mask(size, rng: np.random.Generator, ratio_range: tuple[float, float] = (0.01, 0.6), *,
                 border_prob: float = 0.5, max_tries: int = 100) -> np.ndarray:
     """A training mask (paper Sec. 4.1): an :func:`irregular_mask` with hole ratio in ``(lo, hi]``.
@@ -330,9 +339,7 @@ def random_mask(size, rng: np.random.Generator, ratio_range: tuple[float, float]
     if not 0.0 <= lo < hi <= 1.0:
         raise ValueError(f"ratio_range must satisfy 0 <= lo < hi <= 1, got {ratio_range!r}")
     for _ in range(max_tries):
-        target = lo + (hi - lo) * rng.random()
-        border = (rng.random() < border_prob) and target <= BORDER_MAX_RATIO
-        m = irregular_mask(size, rng, target_ratio=target, border=border)
+        m = _draw_in(size, rng, lo, hi, border_prob)
         if lo < hole_ratio(m) <= hi:
             return m
     raise RuntimeError(f"no mask with hole ratio in ({lo}, {hi}] after {max_tries} tries at size {size}")
@@ -357,9 +364,7 @@ def mask_bank(per_bin: int, size=256, seed: int = 0, *, border_prob: float = 0.5
             tries += 1
             if tries > 200 * per_bin + 100:
                 raise RuntimeError(f"mask_bank: cannot fill bin {BIN_LABELS[b]} at size {size}")
-            target = lo + (hi - lo) * rng.random()
-            border = (rng.random() < border_prob) and target <= BORDER_MAX_RATIO
-            m = irregular_mask(size, rng, target_ratio=target, border=border)
+            m = _draw_in(size, rng, lo, hi, border_prob)
             if ratio_bin(hole_ratio(m)) == b:
                 bank.append(m)
                 got += 1

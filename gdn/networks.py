@@ -31,7 +31,9 @@ def _xavier(module: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
-NORMS = ("instance", "none")
+NORMS = ("instance", "none")  # the generator's normalisation (``norm``)
+
+
 def _norm(channels: int, norm: str) -> nn.Module:
     # "instance": the paper's affine instance norm; "none": an identity in its place, so that the layer indices
     # (and the state-dict keys of every conv) stay the same
@@ -74,8 +76,8 @@ class ResBlock(nn.Module):
 class Generator(nn.Module):
     """The generator G of Sec. 3.3.1: an EdgeConnect-style encoder, 8 dilated residual blocks, decoder.
 
-    ``width`` is the channel count of the first layer (the paper's 64); smaller widths give the CPU
-    profiles a cheaper network of the same shape. ``forward(image, mask)`` builds the corrupted input
+    ``width`` is the channel count of the first layer (the paper's 64); a smaller width gives small machines
+    a cheaper network of the same shape. ``forward(image, mask)`` builds the corrupted input
     itself (Sec. 3.1), so pixels of ``image`` under the hole never reach the network.
 
     ``norm="none"`` replaces the instance norms by identities (same state-dict keys): a deviation that small
@@ -121,7 +123,7 @@ def _same_pad_4(stride: int) -> nn.Module:
 
 def _detector_trunk(width: int = 32) -> nn.Sequential:
     """The five 4x4 convs of the detector (Sec. 3.3.2): 32, 64, 128/s2, 256/s2, 256, LeakyReLU 0.2
-    (``width`` 32, the paper's; a smaller width scales every layer, for the cpu profile)."""
+    (``width`` 32, the paper's; a smaller width scales every layer, for small machines)."""
     w = width
     layers: list[nn.Module] = []
     for c_in, c_out, s in [(3, w, 1), (w, 2 * w, 1), (2 * w, 4 * w, 2), (4 * w, 8 * w, 2), (8 * w, 8 * w, 1)]:

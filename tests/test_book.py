@@ -43,7 +43,7 @@ def test_every_step_of_every_profile_matches_its_notebook():
         steps = book_plan.plan(profile, {"device": "cpu"})
         book_plan.check_parameters(steps, ROOT / "notebooks")
         names = [s.name for s in steps]
-        assert names.index("train_det") < names.index("table1") and len(names) == 16
+        assert names.index("train_det") < names.index("table1") and len(names) == 17  # 7 trainings, 10 notebooks
 
 
 def test_param_assignments_are_checked_too(capsys):
@@ -167,7 +167,7 @@ def test_jobs_run_parallel_steps_side_by_side_and_the_rest_alone(tmp_path):
     status = book.run_steps(steps, work, "p", execute=execute, jobs=2, out=open(tmp_path / "log", "w"))
     assert set(status.values()) == {"ran"}
     by_step = {name: (count, threads) for name, count, threads in seen}
-    from gdn.engine.probes import usable_cpus
+    from gdn.device import usable_cpus
     assert {by_step[f"t{k}"][1] for k in range(4)} == {max(1, usable_cpus() // 2)}
     assert by_step["e"] == (1, None)  # alone, after every training, with the kernel's own thread count
     record = json.loads((work / "figures" / "p" / "t0" / "run.json").read_text())

@@ -43,3 +43,10 @@ def test_unknown_profile():
 def test_round_trip_through_a_dict():
     cfg = resolve("cpu", {"framework": "weight"})
     assert from_dict(cfg.to_dict()) == cfg
+
+
+def test_a_saved_config_may_carry_a_retired_key_at_the_value_this_version_runs_by():
+    saved = resolve("cpu").to_dict() | {"critic_steps": 1}  # as the bundled warm start's config does
+    assert from_dict(saved) == resolve("cpu")
+    with pytest.raises(ConfigError, match="'critic_steps' is retired"):
+        from_dict(saved | {"critic_steps": 3})

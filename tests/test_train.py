@@ -165,21 +165,6 @@ def test_init_starts_from_a_checkpoints_generator_and_warmup_freezes_it(tmp_path
         init_generator(fw, _cfg(init="gdn:nope"))
 
 
-def test_critic_steps_give_the_critic_extra_updates_per_generator_step(tmp_path):
-    cfg = _cfg(steps=2, framework="det", critic_warmup=1, critic_steps=3, critic_cooldown=2, log_every=1)
-    train(cfg, tmp_path / "det", progress=False)
-    ckpt = load_checkpoint(tmp_path / "det" / "last.pt")
-    assert ckpt["step"] == 5  # one warm-up step, two generator steps, two cool-down steps
-    d_steps = {int(s["step"]) for s in ckpt["opt_d"]["state"].values()}
-    g_steps = {int(s["step"]) for s in ckpt["opt_g"]["state"].values()}
-    assert d_steps == {1 + 2 * 3 + 2} and g_steps == {2}
-    # the Weight framework has no critic: the same two generator steps, nothing else
-    train(_cfg(steps=2, framework="weight", critic_warmup=1, critic_steps=3, critic_cooldown=2), tmp_path / "w",
-          progress=False)
-    ckpt = load_checkpoint(tmp_path / "w" / "last.pt")
-    assert ckpt["step"] == 2 and {int(s["step"]) for s in ckpt["opt_g"]["state"].values()} == {2}
-
-
 def test_lr_decay_at_drops_both_learning_rates_tenfold_from_that_step_on_and_after_a_resume(tmp_path):
     cfg = _cfg(framework="det", steps="3", lr_decay_at="2", save_every="1")
     train(_cfg(framework="det", steps="2", lr_decay_at="2", save_every="1"), tmp_path, progress=False)

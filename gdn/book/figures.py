@@ -9,13 +9,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from gdn.masks import BIN_LABELS
 from gdn.book.studies import Method, composite_batch, to8
 from gdn.book.tables import METRIC_NAMES
-from gdn.masks import mask_bank_bins
+from gdn.masks import BIN_LABELS, mask_bank_bins
 from gdn.networks import corrupt
 
-__all__ = ["plot_log", "plot_auroc", "plot_warm_start", "plot_bins", "image_grid", "example_columns", "pick"]
+__all__ = ["plot_log", "plot_auroc", "plot_warm_start", "plot_bins", "image_grid", "example_columns", "pick",
+           "bin_labels"]
 
 
 def plot_log(rows: Sequence[Mapping[str, float]], title: str = ""):
@@ -160,6 +160,12 @@ def pick(masks: Sequence[np.ndarray], bins: Sequence[int], per: int = 1, offset:
         if len(idx):
             out += [int(i) for i in idx[offset:offset + per]] or [int(idx[-1])]
     return out
+
+
+def bin_labels(masks: Sequence[np.ndarray], indices: Sequence[int]) -> list[str]:
+    """The mask-ratio bin of each ``masks[k]``, k in ``indices`` (e.g. from :func:`pick`), as Table 1 writes it:
+    the row labels of an :func:`image_grid`."""
+    return [BIN_LABELS[b] for b in mask_bank_bins([masks[k] for k in indices])]
 
 
 def tint_holes(image8: np.ndarray, hole: np.ndarray, colour=(255, 0, 0), alpha: float = 0.5) -> np.ndarray:

@@ -24,8 +24,8 @@ class BookError(RuntimeError):
 
 # ---------------------------------------------------------------------------------------------------- plan
 
-# The cpu profile's seven training runs (issue 4); shared where the paper's experiments overlap: Table 2's
-# focal row, Fig. 3's exp(10) and Fig. 6's Det are all the `det` run.
+# The book's seven training runs, the same for every profile; shared where the paper's experiments overlap:
+# Table 2's focal row, Fig. 3's exp(10) and Fig. 6's Det are all the `det` run.
 TRAININGS: dict[str, dict[str, Any]] = {  # each run's config keys on top of the profile (the rest: its defaults)
     "det": {},  # the paper's method: focal loss, exp(10) weights
     "det_ce": dict(detector_loss="ce"),
@@ -56,7 +56,7 @@ EVAL_SIZES: dict[str, dict[str, Any]] = {
     "paper": dict(per_bin=100, n_images=0, app_size=256, bench=dict(quick=False, repeats=20)),
 }
 
-# Experiment notebooks: (step = notebook stem, title, training runs it reads, extra parameters).
+# Experiment notebooks: (step = notebook stem, title, the training runs it reads).
 EXPERIMENTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("table1", "Table 1: Det, Weight, Adv and classical inpainting by mask ratio", ("det", "weight", "adv")),
     ("table2", "Table 2: detector-loss ablation", ("det_ce", "det_bce", "det")),

@@ -162,8 +162,7 @@ def default_jobs(device: str = "cpu") -> int:
     On 2 cores, two one-thread trainings finish in 0.71x the time of the same two run one after the other
     with two threads each: a step scales 1.7x from one thread to two, and each run's data loading, start-up
     and evaluation then overlap with the other's training (measured in the Training chapter)."""
-    from gdn.device import resolve_device
-    from gdn.engine.probes import usable_cpus
+    from gdn.device import resolve_device, usable_cpus
 
     return usable_cpus() if resolve_device(device).type == "cpu" else 1
 
@@ -184,7 +183,7 @@ def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execu
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     from gdn.book.report import device_description, git_commit
-    from gdn.engine.probes import usable_cpus
+    from gdn.device import usable_cpus
 
     workdir = Path(workdir)
     out = out or sys.stdout

@@ -15,6 +15,7 @@ import torch
 from gdn.evaluation.scores import auroc
 from gdn.device import resolve_device
 from gdn.evaluation.protocol import Method, item_image
+from gdn.networks import corrupt
 
 __all__ = ["to8", "Method", "FID_MISSING", "fid_status", "evaluate_runs", "batch", "predict", "composite_batch",
            "colour_cast", "Shifted", "shift_study", "edge_ratio", "detector_maps", "summarise_maps", "metric_definitions", "edge_study", "map_study",
@@ -228,7 +229,7 @@ def map_study(detector: torch.nn.Module, methods: Mapping[str, Method], images, 
         holes = mask[:, 0].numpy() > 0.5
         inputs = {n: composite_batch(f, image, mask) for n, f in methods.items()}
         inputs["Ground truth"] = image
-        inputs["Masked input"] = image * (1 - mask) + mask
+        inputs["Masked input"] = corrupt(image, mask)  # G's input, holes white (Sec. 3.1)
         for name, x in inputs.items():
             maps = detector_maps(detector, x, batch_size)
             s = summarise_maps(maps, holes)

@@ -10,7 +10,7 @@ import numpy as np
 from gdn.evaluation.protocol import FORMATS
 from gdn.masks import BIN_LABELS, mask_bank_bins
 
-__all__ = ["auroc_training_text", "warm_start_text", "CONFIG_KEYS", "config_rows", "orderings",
+__all__ = ["auroc_training_text", "warm_start_text", "CONFIG_KEYS", "config_rows", "orderings", "report_orderings",
            "column_formats", "with_ci", "metric_table", "ablation_table", "setup_text", "map_table",
            "definitions_table", "shift_tables", "SHIFT_LABELS"]
 
@@ -43,6 +43,13 @@ def orderings(scores: Mapping[str, Any], claims: Sequence[tuple[str, str]], metr
     fmt = FORMATS.get(metric, "{:.3f}")
     values = {name: v[metric] if isinstance(v, Mapping) else v for name, v in scores.items()}
     return " ".join(ordering_sentences(values, claims, metric=label, unit=unit, fmt=fmt, source=source))
+
+
+def report_orderings(rep, scores: Mapping[str, Any], claims: Sequence[tuple[str, str]]) -> None:
+    """The paper's ``claims`` judged on PSNR and on SSIM (:func:`orderings`), written to the report ``rep``
+    (``gdn.book.report``) as the texts ``orderings`` and ``orderings_ssim``."""
+    for metric, key in (("psnr", "orderings"), ("ssim", "orderings_ssim")):
+        rep.text(key, orderings(scores, claims, metric), f"the paper's orderings, {metric.upper()}, paired bootstrap")
 
 
 METRIC_NAMES = {"l1": "l1 (%) ↓", "psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "fid": "FID ↓"}

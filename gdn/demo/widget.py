@@ -168,7 +168,7 @@ class InpaintDemo:
             try:
                 self.inpainter = Inpainter.from_checkpoint(path, device=self.device)
             except Exception as e:  # noqa: BLE001 - any load failure is shown, not raised, in the widget
-                self._no_model(f"cannot load <code>{path}</code>: {_html(str(e).splitlines()[0] if str(e) else type(e).__name__)}")
+                self._no_model(f"cannot load <code>{path}</code>: {_one_line(e)}")
                 return False
             cfg = self.inpainter.config
             det = "" if self.inpainter.detector is not None else " &mdash; <i>no detector: no artifact map</i>"
@@ -220,7 +220,7 @@ class InpaintDemo:
                 return Path(last)
         except Exception as e:  # noqa: BLE001
             self.train_progress.bar_style = "danger"
-            self.status.value = f"<span style='color:#b00'>training failed: {_html(str(e).splitlines()[0] if str(e) else type(e).__name__)}</span>"
+            self.status.value = _error(f"training failed: {_one_line(e)}")
         finally:
             self.train_button.disabled = False
         return None
@@ -239,7 +239,7 @@ class InpaintDemo:
         try:
             image = decode_upload(f["content"], f.get("name", "upload"))
         except ValueError as e:
-            self.status.value = f"<span style='color:#b00'>{_html(str(e))}</span>"
+            self.status.value = _error(_html(str(e)))
             return
         self.set_photo(image, f.get("name", "upload"))
 
@@ -371,8 +371,8 @@ class InpaintDemo:
         from gdn.engine.inference import overlay
 
         if self.inpainter is None:
-            self.status.value = ("<span style='color:#b00'>no model loaded: see above (<code>make book</code> or "
-                                 f"<code>{launch.TRAIN_COMMAND}</code>)</span>")
+            self.status.value = _error(f"no model loaded: see above (<code>make book</code> or "
+                                       f"<code>{launch.TRAIN_COMMAND}</code>)")
             return None
         if not self.mask.any():
             self.status.value = "paint a hole first"
@@ -425,7 +425,7 @@ class InpaintDemo:
             return result
         except Exception as e:  # noqa: BLE001 - shown in the widget
             self.progress.bar_style = "danger"
-            self.status.value = f"<span style='color:#b00'>inpainting failed: {_html(str(e).splitlines()[0] if str(e) else type(e).__name__)}</span>"
+            self.status.value = _error(f"inpainting failed: {_one_line(e)}")
             return None
         finally:
             self.inpaint_button.disabled = self.inpainter is None
@@ -433,5 +433,15 @@ class InpaintDemo:
 
 def _html(s: str) -> str:
     return html.escape(s, quote=True)
+
+
+def _one_line(e: BaseException) -> str:
+    """An exception as one escaped line: its message's first line, or its type's name when it has none."""
+    return _html(str(e).splitlines()[0] if str(e) else type(e).__name__)
+
+
+def _error(markup: str) -> str:
+    """``markup`` in the widget's error colour."""
+    return f"<span style='color:#b00'>{markup}</span>"
 
 

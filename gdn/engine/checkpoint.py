@@ -14,8 +14,8 @@ import torch
 from gdn.config import Config, ConfigError, from_dict
 from gdn.files import atomic_write, write_json
 
-__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "build_networks", "resolve_init",
-           "pack_generator", "FORMAT", "BUNDLED"]
+__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "build_networks", "load_generator_and_detector",
+           "resolve_init", "pack_generator", "FORMAT", "BUNDLED"]
 
 FORMAT = "gdn-checkpoint-1"
 BUNDLED = Path(__file__).resolve().parents[1] / "weights"  # checkpoints shipped with the package: gdn:NAME
@@ -64,6 +64,17 @@ def build_networks(ckpt: dict[str, Any], path: str | os.PathLike = "checkpoint")
         first = str(e).strip().split("\n")[0]
         raise CheckpointError(f"{path}: weights do not fit the {cfg.framework} architecture of its config ({first})") from None
     return generator.eval(), (critic.eval() if critic is not None else None)
+
+
+def load_generator_and_detector(path: str | os.PathLike):
+    """``(generator, detector or None, checkpoint)`` of the checkpoint file ``path``, networks in eval mode. Only a
+    Det checkpoint has a detector (a pixel-wise map); an Adv checkpoint's discriminator scores whole images."""
+    from gdn.networks import Detector
+
+    ckpt = load_checkpoint(path)
+    generator, critic = build_networks(ckpt, path)
+    detector = critic if ckpt["config"].framework == "det" and isinstance(critic, Detector) else None
+    return generator, detector, ckpt
 
 
 def resolve_init(spec: str) -> Path:

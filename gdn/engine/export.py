@@ -218,16 +218,13 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike,
     ``False`` = never) into the folder ``out``. Every check and export runs in a temporary folder beside
     ``out`` before anything is moved into place, so a failure writes nothing. Returns ``{file: max diff}``."""
     from gdn.version import __version__
-    from gdn.engine.checkpoint import build_networks, load_checkpoint
-    from gdn.networks import Detector
+    from gdn.engine.checkpoint import load_generator_and_detector
 
     require("onnx", "onnxscript", "onnxruntime")
     out = Path(out)
     root = _writable_root(out)
-    ckpt = load_checkpoint(checkpoint)
-    generator, critic = build_networks(ckpt, checkpoint)
+    generator, det, ckpt = load_generator_and_detector(checkpoint)
     cfg = ckpt["config"]
-    det = critic if cfg.framework == "det" and isinstance(critic, Detector) else None
     if detector and det is None:
         raise ExportError(f"{checkpoint}: a {cfg.framework} checkpoint has no pixel-wise detector "
                           f"(only det checkpoints do); export without --detector")

@@ -56,7 +56,7 @@ import torch
 from torch import nn
 
 from gdn.device import PRECISIONS, autocast, compile_for_inference, resolve_device
-from gdn.engine.checkpoint import CheckpointError, build_networks, load_checkpoint
+from gdn.engine.checkpoint import CheckpointError, load_generator_and_detector
 from gdn.engine.windows import Window, ceil4, net_side, pad, plan_windows, window_inputs, window_output
 from gdn.files import atomic_write
 from gdn.imageio import (LUMA, InputError, Pixels, check_output, encode, quantise, read_image, read_mask, to_rgb01,
@@ -122,8 +122,6 @@ class Inpainter:
         """Load a checkpoint (``CheckpointError`` on any problem); the trained scale is its ``config.size``.
         Only a ``det`` checkpoint has a detector: the Adv discriminator scores whole images, not pixels.
         ``backend="onnx"``: ``path`` is a folder written by ``gdn export`` (``ExportError`` on any problem)."""
-        from gdn.networks import Detector
-
         if backend == "onnx":
             from gdn.engine.export import load_exported
 
@@ -135,10 +133,8 @@ class Inpainter:
         if Path(path).is_dir() and (Path(path) / "generator.onnx").is_file():
             raise CheckpointError(f"{path}: an ONNX export folder, not a checkpoint; use the onnx backend")
         dev = _device(device)
-        ckpt = load_checkpoint(path)
-        generator, critic = build_networks(ckpt, path)
+        generator, detector, ckpt = load_generator_and_detector(path)
         cfg = ckpt["config"]
-        detector = critic if cfg.framework == "det" and isinstance(critic, Detector) else None
         inp = cls(generator, detector, size=cfg.size, device=dev, precision=precision, batch_size=batch_size,
                   compile=compile)
         inp.config = cfg

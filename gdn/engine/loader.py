@@ -114,7 +114,7 @@ def workers(cfg: Config) -> int:
     """Loader processes: ``cfg.num_workers``, or with -1 one per CPU core this process may use, but one."""
     if cfg.num_workers >= 0:
         return cfg.num_workers
-    from gdn.engine.probes import usable_cpus
+    from gdn.device import usable_cpus
 
     return max(usable_cpus() - 1, 0)
 

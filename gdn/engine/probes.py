@@ -16,11 +16,11 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from gdn.device import resolve_device, sync
+from gdn.device import resolve_device, sync, usable_cpus
 from gdn.networks import Detector, Generator
 
 __all__ = ["count_flops", "cudnn_tf32", "model_flops", "matmul_peak", "MemoryProbe", "MEMORY_NOTE", "time_ms",
-           "usable_cpus", "machine_info"]
+           "machine_info"]
 
 _MIB = 2.0 ** 20
 
@@ -246,11 +246,6 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def usable_cpus() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one, else all cores)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def machine_info(device: str | torch.device = "cpu") -> dict[str, Any]:

@@ -25,6 +25,7 @@ from gdn.config import Config
 from gdn.device import autocast, resolve_device
 from gdn.engine.checkpoint import load_checkpoint, save_checkpoint
 from gdn.engine.loader import EpochSampler, build_train_set, build_val_images, run_loader
+from gdn.engine.schedule import schedule, total_steps
 from gdn.files import atomic_write, write_json
 from gdn.frameworks import Framework
 
@@ -125,7 +126,7 @@ def _validate(fw: Framework, val: dict[str, torch.Tensor], batch: int) -> dict[s
     (8-bit levels; a colour cast), and for Det the mean per-image AUROC with which the detector's map of those
     composites finds the holes (0.5: chance), so the log shows the min-max game; ``val_*`` on the photos,
     ``shift_*`` on their colour-shifted copies (``shift_bias``: the largest channel's bias in absolute value)."""
-    from gdn.evaluation.scores import auroc, psnr, to_uint8
+    from gdn.evaluation.scores import auroc, composite, psnr, to_uint8
 
     fw.eval()
     scores, aurocs, errors = [], [], []
@@ -133,7 +134,7 @@ def _validate(fw: Framework, val: dict[str, torch.Tensor], batch: int) -> dict[s
         image, mask = val["image"][i:i + batch], val["mask"][i:i + batch]
         with autocast(image.device, fw.cfg.precision):
             pred = fw.generator(image, mask).float()
-        comp8 = to_uint8((mask * pred + (1 - mask) * image).cpu())  # (b,3,H,W) uint8, what a user gets
+        comp8 = to_uint8(composite(pred, image, mask).cpu())  # (b,3,H,W) uint8, what a user gets
         truth8 = to_uint8(image.cpu())
         scores += [float(s) for s in np.atleast_1d(psnr(comp8, truth8))]
         hole = mask.cpu()[:, 0] > 0.5  # (b,H,W)
@@ -180,26 +181,21 @@ def _save_samples(fw: Framework, val: dict[str, torch.Tensor], path: Path, k: in
     """A grid, one row per example: masked input | composite | ground truth | detector map (Det only)."""
     from PIL import Image
 
+    from gdn.evaluation.scores import composite
+    from gdn.networks import corrupt
+
     fw.eval()
     last = int((~val["shifted"]).sum())  # the photos before their colour-shifted copies
     image, mask = val["image"][last - k:last], val["mask"][last - k:last]  # the largest-hole bin is last in the bank
     with autocast(image.device, fw.cfg.precision):
         pred = fw.generator(image, mask).float()
-        cols = [image * (1 - mask) + mask, mask * pred + (1 - mask) * image, image]
+        cols = [corrupt(image, mask), composite(pred, image, mask), image]
         if fw.cfg.framework == "det":
             cols.append(fw.critic(pred).float().expand(-1, 3, -1, -1))
     fw.train()
     grid = torch.cat([torch.cat(list(c), dim=1) for c in cols], dim=2)  # (3, k*H, ncols*W)
     array = (grid.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
     atomic_write(path, lambda f: Image.fromarray(array).save(f, format="PNG"))
-
-
-def total_steps(cfg: Config, batches_per_epoch: int) -> int:
-    """Every step of a run: the ``critic_warmup`` critic-only steps (frameworks with a critic), the generator
-    steps (``steps``, or ``epochs`` of the data), then ``critic_cooldown`` critic-only steps; so every
-    framework gets as many generator steps."""
-    generator_steps = cfg.steps if cfg.steps > 0 else cfg.epochs * batches_per_epoch
-    return generator_steps + (cfg.critic_warmup + cfg.critic_cooldown if cfg.framework != "weight" else 0)
 
 
 def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress: bool = True,
@@ -285,12 +281,9 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
             batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
             if cfg.channels_last:
                 batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
-            if cfg.lr_decay_at:  # from the step alone, so a resumed run decays at the same step
-                fw.set_lr_scale(0.1 if step >= cfg.lr_decay_at else 1.0)
-            joint = fw.critic is None or cfg.critic_warmup <= step < steps - cfg.critic_cooldown
-            pending.append(fw.step(batch, train_generator=joint))
-            for _ in range(cfg.critic_steps - 1 if joint and fw.critic is not None else 0):  # same batch
-                fw.step(batch, train_generator=False)
+            train_generator, lr_scale = schedule(step, cfg, steps)  # from the step alone: so after a resume too
+            fw.set_lr_scale(lr_scale)
+            pending.append(fw.step(batch, train_generator=train_generator))
             step += 1
             this_call += 1
             bar.update(1)
