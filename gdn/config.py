@@ -113,6 +113,51 @@ def __getattr__(name: str) -> Any:
         return choices()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+# Why a profile sets a key away from the paper's value: the one place the book's deviation tables read
+# (gdn.book.tables.config_rows). Keys in ENGINE change speed, logging or files, never the method.
+WHY: dict[str, str] = {
+    "framework": "Sec. 4.3's comparison trains all three frameworks",
+    "detector_loss": "Table 2's ablation of the detector loss",
+    "gamma": "the focal loss's focusing parameter",
+    "weight_mapping": "Fig. 3's study of the weight mapping",
+    "exp_base": "Fig. 3's study of the exponential base",
+    "hole_weight": "the warm start trains a plain L1 (weight 1 on holes and valid pixels alike)",
+    "valid_weight": "the Weight framework's L1 weight on valid pixels",
+    "adv_weight": "the Adv framework's weight of the adversarial term",
+    "init": "a shared warm start: many fast steps of one small network, and paired comparisons",
+    "critic_warmup": "critic-only steps before the joint phase (a head start for the critic)",
+    "critic_cooldown": "critic-only steps after the generator's last: the maps answer the final generator",
+    "critic_corrupt": "the detector also learns that white holes are holes; it changes the map V that weights "
+                      "the generator's loss, so the generator's training too",
+    "width": "a 4x narrower generator fits two CPU cores",
+    "res_blocks": "4 residual blocks instead of 8: the CPU budget",
+    "norm": "an instance norm removes the photo's colour level, which short trainings do not learn to recover",
+    "colour_anchor": "the network learns detail around a training-free fill and cannot learn a colour prior",
+    "critic_width": "a 2x narrower critic (4x fewer FLOPs) fits the CPU budget",
+    "size": "64 px crops: the CPU budget",
+    "batch_size": "the batch of the paper's official code is 8",
+    "lr": "the fine-tunes move the generator slowly (the min-max costs PSNR the faster it moves); the warm "
+          "start learns fast",
+    "d_lr": "a critic 15x faster than the generator keeps up with it in a few hundred steps",
+    "lr_decay_at": "a tenth of the learning rates at the end settles the weights",
+    "beta1": "Adam's usual betas learn faster in short runs than the paper's (0, 0.9)",
+    "beta2": "Adam's usual betas learn faster in short runs than the paper's (0, 0.9)",
+    "epochs": "the run's length",
+    "steps": "the run's length: what the CPU budget allows",
+    "seed": "the seed of initialisation and data order",
+    "train_data": "the data: built-in photos, nothing can be downloaded",
+    "val_data": "the validation photos",
+    "test_data": "the test photos",
+    "train_masks": "the training masks",
+    "invert_masks": "the polarity of mask files",
+    "augment": "colour-symmetric augmentation: a small training set's palette and skew do not become a prior",
+    "builtin_train": "how many random crops of the built-in training photos make an epoch",
+    "builtin_test": "how many crops of the built-in validation and test photos are drawn",
+}
+ENGINE = frozenset({"num_workers", "device", "precision", "channels_last", "compile", "compile_mode",
+                    "deterministic", "cudnn_benchmark", "log_every", "sample_every", "save_every", "keep_every",
+                    "eval_every", "eval_per_bin"})
+
 # Profiles: small presets for small machines. "paper" is the defaults (GPU, real data).
 PROFILES: dict[str, dict[str, Any]] = {
     # CI: seconds. A tiny network on 64 px crops; exercises every code path, learns little.

@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import shutil
 import sys
 import threading
@@ -39,26 +40,16 @@ import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from gdn.book.build import (PACKAGE, build_book, ensure_mathjax, fmt_time, prepare_workdir, source_root,
+from gdn.book.build import (build_book, ensure_mathjax, fmt_time, prepare_workdir, source_root,
                             sync_generated)
 from gdn.book.plan import BookError, Step, apply_params, check_parameters, plan
-from gdn.book.runs import FIGURES, figures_dir
+from gdn.book.runs import FIGURES, FRESH, code_hash, figures_dir
 
 __all__ = ["code_hash", "step_keys", "step_dir", "is_current", "papermill_executor", "default_jobs", "run_steps",
            "run_book"]
 
 
 # ------------------------------------------------------------------------------------------------- reuse
-
-def code_hash(package_dir: str | Path | None = None) -> str:
-    """sha256 over every ``.py`` file of the package (subpackages included) and the bundled checkpoints
-    ``gdn/weights/*`` (paths and contents): a new warm start re-runs the trainings that start from it."""
-    folder = Path(package_dir or PACKAGE)
-    h = hashlib.sha256()
-    for f in sorted(folder.rglob("*.py")) + sorted(folder.glob("weights/*")):
-        h.update(f.relative_to(folder).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
-
 
 def step_keys(steps: Sequence[Step], notebooks: str | Path, code: str) -> dict[str, str]:
     """Each step's key: hash of its notebook file, its parameters, the code hash and its dependencies' keys."""
@@ -293,7 +284,16 @@ def run_book(profile: str, *, workdir: str | Path | None = None, params: Sequenc
     side = f", trainings {jobs} at a time" if jobs > 1 else ""
     print(f"gdn book: profile {profile}, {len(steps)} notebooks{side}, work directory {workdir}", file=out,
           flush=True)
-    status = run_steps(steps, workdir, profile, execute=execute, force=force, out=out, jobs=jobs)
+    fresh = os.environ.get(FRESH)
+    if force:  # the training notebooks start their runs afresh too, rather than reuse or resume them
+        os.environ[FRESH] = "1"
+    try:
+        status = run_steps(steps, workdir, profile, execute=execute, force=force, out=out, jobs=jobs)
+    finally:
+        if force and fresh is None:
+            os.environ.pop(FRESH, None)
+        elif force:
+            os.environ[FRESH] = fresh
     ran = sum(v == "ran" for v in status.values())
     print(f"notebooks: {ran} ran, {len(status) - ran} reused, {fmt_time(time.perf_counter() - t0)}",
           file=out, flush=True)

@@ -4,6 +4,7 @@ book, reading its log and loading it back."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 
 
-__all__ = ["RUNS", "FIGURES", "run_dir", "checkpoint", "figures_dir", "train_run", "read_log", "last_samples",
+__all__ = ["RUNS", "FIGURES", "code_hash", "run_dir", "checkpoint", "figures_dir", "train_run", "read_log", "last_samples",
            "warm_start", "run_summary", "load_run", "test_images"]
 
 
@@ -37,22 +38,57 @@ def figures_dir(profile: str, name: str, root: str | Path | None = None) -> Path
     return Path(root or os.environ.get("GDN_FIGURES") or FIGURES) / profile / name
 
 
-def train_run(profile: str, run: str, overrides: Mapping[str, Any], root: str | Path = RUNS) -> dict[str, Any]:
-    """Train one run from scratch into ``runs/<profile>/<run>`` and return its config, folder and summary.
+FRESH = "GDN_FRESH_RUNS"  # "1" (gdn book --force sets it for its notebooks): train_run starts every run afresh
 
-    ``gdn book`` only executes a training notebook when its notebook, parameters or code changed, so an old
-    run in that folder is stale: it is deleted first (``gdn.engine.train.train`` refuses to overwrite a run).
-    """
+
+def code_hash(package_dir: str | Path | None = None) -> str:
+    """sha256 over every ``.py`` file of the package (subpackages included) and the bundled checkpoints
+    ``gdn/weights/*`` (paths and contents): a new warm start re-runs the trainings that start from it."""
+    folder = Path(package_dir or Path(__file__).resolve().parents[1])
+    h = hashlib.sha256()
+    for f in sorted(folder.rglob("*.py")) + sorted(folder.glob("weights/*")):
+        h.update(f.relative_to(folder).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def train_run(profile: str, run: str, overrides: Mapping[str, Any], root: str | Path = RUNS) -> dict[str, Any]:
+    """Train one run into ``runs/<profile>/<run>`` and return its config, folder, summary, log and the step it
+    resumed from (``resumed_from``, 0 for a fresh start).
+
+    The folder records what made it (``book.json``: the config and :func:`code_hash`). A run interrupted at any
+    point (Ctrl-C, SIGKILL, a full disk) with the same config and code continues from its last checkpoint, and a
+    finished one is kept as it is; a run made by another config or code, or any run when ``$GDN_FRESH_RUNS`` is
+    1 (``gdn book --force``), is deleted first (``gdn.engine.train.train`` refuses to overwrite a run)."""
     from gdn.config import resolve
     from gdn.engine.train import train
+    from gdn.files import write_json
 
     cfg = resolve(profile, {k: v for k, v in overrides.items() if v is not None})
     out = run_dir(profile, run, root)
-    if out.exists():
+    made_by = {"config": cfg.to_dict(), "code": code_hash()}
+    try:
+        same = json.loads((out / "book.json").read_text()) == json.loads(json.dumps(made_by))
+    except (OSError, ValueError):
+        same = False
+    same = same and os.environ.get(FRESH) != "1"
+    resumed_from = 0
+    if not same and out.exists():
         shutil.rmtree(out)
-    train(cfg, out, progress=False)
+    if same and (out / "summary.json").is_file():
+        resumed_from = None  # finished: nothing to train
+    elif same and (out / "last.pt").is_file():
+        from gdn.engine.checkpoint import load_checkpoint
+
+        resumed_from = int(load_checkpoint(out / "last.pt")["step"])
+        train(cfg, out, resume=True, progress=False)
+    else:
+        if out.exists():  # made by this config and code, but killed before its first checkpoint
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        write_json(out / "book.json", made_by)
+        train(cfg, out, progress=False)
     summary = json.loads((out / "summary.json").read_text())
-    return {"config": cfg, "out": out, "summary": summary, "log": read_log(out)}
+    return {"config": cfg, "out": out, "summary": summary, "log": read_log(out), "resumed_from": resumed_from}
 
 
 def read_log(out: str | Path) -> list[dict[str, float]]:

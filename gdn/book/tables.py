@@ -10,22 +10,39 @@ import numpy as np
 from gdn.evaluation.protocol import FORMATS
 from gdn.masks import BIN_LABELS, mask_bank_bins
 
-__all__ = ["auroc_training_text", "warm_start_text", "CONFIG_KEYS", "config_rows", "orderings", "report_orderings",
+__all__ = ["auroc_training_text", "warm_start_text", "config_rows", "data_rows", "orderings", "report_orderings",
            "column_formats", "with_ci", "metric_table", "ablation_table", "setup_text", "map_table",
            "definitions_table", "shift_tables", "SHIFT_LABELS"]
 
 
-CONFIG_KEYS = ("framework", "detector_loss", "gamma", "weight_mapping", "exp_base", "hole_weight", "adv_weight",
-               "init", "critic_warmup", "width", "res_blocks", "norm", "size", "batch_size", "steps", "lr", "d_lr",
-               "beta1", "beta2", "seed", "train_data", "augment", "builtin_train", "device", "precision")
-
-
-def config_rows(cfg, keys: Sequence[str] = CONFIG_KEYS) -> list[dict[str, Any]]:
-    """The config keys that define a run, beside the paper's defaults."""
-    from gdn.config import Config
+def config_rows(cfg) -> list[dict[str, Any]]:
+    """How a run differs from the paper: every config key whose value differs from ``Config()`` (the paper's),
+    with its reason from ``gdn.config.WHY`` (engine settings marked as such), then the data handling
+    (:func:`data_rows`)."""
+    from gdn.config import ENGINE, WHY, Config
 
     paper = Config()
-    return [{"key": k, "value": getattr(cfg, k), "paper default": getattr(paper, k)} for k in keys]
+    rows = []
+    for key, value in cfg.to_dict().items():
+        if value != getattr(paper, key):
+            why = "an engine setting: speed, logging or files, not the method" if key in ENGINE else WHY[key]
+            rows.append({"key": key, "value": value, "paper": getattr(paper, key), "why": why})
+    return rows + data_rows(cfg)
+
+
+def data_rows(cfg) -> list[dict[str, Any]]:
+    """The data and mask handling that differs from the paper's whatever the config says."""
+    rows = [{"key": "(test masks)", "value": "generated: gdn.masks.mask_bank, a fixed number per ratio bin",
+             "paper": "the 12k irregular masks of Liu et al.",
+             "why": "they cannot be downloaded; gdn evaluate --masks reads them from a folder"}]
+    if cfg.train_data == "builtin":
+        rows.append({"key": "(training images)", "value": "random square crops (35-100 % of the short side) of "
+                     "the built-in photos, flipped half the time, resized", "paper": "whole images resized",
+                     "why": "15 photos give thousands of different crops"})
+    else:
+        rows.append({"key": "(training images)", "value": "centre-cropped to a square, then resized",
+                     "paper": "resized whole (the official code)", "why": "a square photo without distortion"})
+    return rows
 
 
 _CLAIM_UNITS = {"psnr": ("PSNR", "dB"), "ssim": ("SSIM", ""), "l1": ("l1", "%"), "auroc": ("AUROC", ""),
