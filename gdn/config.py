@@ -186,7 +186,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "cpu": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="residual", augment="colour",
                 init="gdn:cpu-warmstart", batch_size=8, steps=300, critic_warmup=0, critic_cooldown=700,
                 critic_width=16, critic_corrupt=0.25, lr=2e-5, d_lr=3e-4, lr_decay_at=650, beta1=0.5, beta2=0.999,
-                builtin_train=160000, builtin_test=48, num_workers=0, log_every=25, eval_every=50, sample_every=400,
+                builtin_train=160000, builtin_test=48, num_workers=0, log_every=25, eval_every=100, sample_every=400,
                 save_every=400, keep_every=800, eval_per_bin=8),
     "paper": dict(),
 }
