@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from gdn.baselines import harmonic
+from gdn.baselines import harmonic, valid_mean
 from gdn.networks import Generator
 
 __all__ = ["ANCHORS", "ResidualGenerator", "build_generator", "smooth_anchor", "anchor_fill"]
@@ -49,8 +49,7 @@ class ResidualGenerator(Generator):
         anchor = smooth_anchor(harmonic(image, mask), mask)  # (B,3,H,W)
         keep = 1 - mask
         detail = (image - anchor) * keep  # (B,3,H,W), 0 in the holes: the hole's pixels never reach the network
-        power = (detail ** 2).sum(dim=(2, 3), keepdim=True) / keep.sum(dim=(2, 3), keepdim=True).clamp_min(1.0)
-        scale = power.sqrt() + self.floor  # (B,3,1,1)
+        scale = valid_mean(detail ** 2, mask).sqrt() + self.floor  # (B,3,1,1): the detail's RMS per channel
         out = anchor + scale * self.decoder(self.middle(self.encoder(torch.cat([detail / scale, mask], dim=1))))
         return out + (out.clamp(0, 1) - out).detach()  # (B,3,H,W) in [0,1], straight-through gradient
 

@@ -282,11 +282,7 @@ def colour_jitter(image: torch.Tensor, rng: np.random.Generator) -> torch.Tensor
     inverse, so the training photos' palette (red microscopy, a retina, gray photos) and their skew (bright
     stars, coins and cells on dark ground: an L1 loss learns to fill darker than the surroundings' mean)
     average out to no preference. (3,H,W) in and out; gray stays gray."""
-    theta = rng.uniform(0, 2 * np.pi)
-    u = np.full(3, 1 / np.sqrt(3))  # the gray axis
-    cross = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
-    rotation = np.cos(theta) * np.eye(3) + np.sin(theta) * cross + (1 - np.cos(theta)) * np.outer(u, u)
-    rotation = rotation[rng.permutation(3)]  # then a random channel order
+    rotation = _hue_rotation(rng.uniform(0, 2 * np.pi)).numpy()[rng.permutation(3)]  # then a random channel order
     saturation = float(np.exp(rng.uniform(np.log(0.5), np.log(2.0))))
     out = torch.einsum("oc,chw->ohw", torch.as_tensor(rotation, dtype=image.dtype), image)
     gray = out.mean(dim=0, keepdim=True)  # (1,H,W)
@@ -294,9 +290,8 @@ def colour_jitter(image: torch.Tensor, rng: np.random.Generator) -> torch.Tensor
     return 1 - out if rng.random() < 0.5 else out
 
 
-def _hue_rotation(degrees: float) -> torch.Tensor:
-    # Rodrigues' rotation of RGB about its gray axis (1,1,1)/sqrt(3): (3,3)
-    t = np.deg2rad(degrees)
+def _hue_rotation(t: float) -> torch.Tensor:
+    # Rodrigues' rotation of RGB by t radians about its gray axis (1,1,1)/sqrt(3): (3,3) float64
     u = np.full(3, 1 / np.sqrt(3))
     cross = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
     return torch.as_tensor(np.cos(t) * np.eye(3) + np.sin(t) * cross + (1 - np.cos(t)) * np.outer(u, u))
@@ -312,5 +307,5 @@ def colour_shift(image: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "bgr":
         return image.flip(1)
     if kind == "hue+90":
-        return torch.einsum("oc,bchw->bohw", _hue_rotation(90.0).to(image), image).clamp(0, 1)
+        return torch.einsum("oc,bchw->bohw", _hue_rotation(np.pi / 2).to(image), image).clamp(0, 1)
     raise ValueError(f"unknown colour shift {kind!r}; choose one of {SHIFTS}")
