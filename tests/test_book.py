@@ -39,11 +39,34 @@ def test_a_misspelt_parameter_is_an_error_naming_it_and_the_allowed_ones(tmp_pat
 
 
 def test_every_step_of_every_profile_matches_its_notebook():
-    for profile in ("smoke", "cpu", "paper"):
+    for profile in ("smoke", "cpu", "study", "paper"):
         steps = book_plan.plan(profile, {"device": "cpu"})
         book_plan.check_parameters(steps, ROOT / "notebooks")
         names = [s.name for s in steps]
-        assert names.index("train_det") < names.index("table1") and len(names) == 17  # 7 trainings, 10 notebooks
+        seeds = book_plan.EVAL_SIZES[profile]["seeds"]
+        assert names.index("train_det") < names.index("table1") and len(names) == 7 * seeds + 10  # + 10 notebooks
+
+
+def test_the_study_trains_every_run_with_three_seeds_and_every_comparison_reads_them():
+    from gdn.config import resolve
+
+    steps = {s.name: s for s in book_plan.plan("study")}
+    base = resolve("study").seed
+    for run, spec in book_plan.TRAININGS.items():
+        names = [f"train_{run}", f"train_{run}_seed1", f"train_{run}_seed2"]
+        configs = [steps[n].params["config"] for n in names]
+        assert [c.get("seed", base) for c in configs] == [base, base + 1, base + 2]
+        assert all({k: v for k, v in c.items() if k != "seed"} == spec for c in configs)
+        assert [steps[n].params["run"] for n in names] == [run, f"{run}_seed1", f"{run}_seed2"]
+    assert {"train_det_seed2", "train_weight_seed1", "train_adv"} <= set(steps["table1"].deps)
+    assert {"train_det_ce_seed2", "train_det_bce_seed1"} <= set(steps["table2"].deps)
+    assert steps["table1"].params["seeds"] == 3 and "seeds" not in steps["examples"].params
+    assert "train_det_seed1" not in steps["examples"].deps  # the examples show the first seed
+    # a seed given on the command line is the first seed's; the others follow it
+    moved = {s.name: s for s in book_plan.plan("study", {"seed": "7"})}
+    assert moved["train_det"].params["config"]["seed"] == 7 and moved["train_det_seed2"].params["config"]["seed"] == 9
+    assert "seed" not in moved["train_det"].params.get("overrides", {})
+    assert len(book_plan.plan("cpu", seeds=2)) == 7 * 2 + 10
 
 
 def test_param_assignments_are_checked_too(capsys):

@@ -68,3 +68,48 @@ def test_colour_cast_finds_a_pink_fill_and_clears_an_exact_one():
     assert (casts["pink"][:, [0, 2]].mean(0) > 15).all() and casts["pink"][:, 1].mean() < -15
     text = tables.colour_cast_text(casts)
     assert "exact: R +0.0" in text and "(no channel biased)" in text and "biased: R high, G low, B high" in text
+
+
+def test_over_seeds_stacks_what_every_seed_measured_and_measures_a_fixed_method_once():
+    from gdn.book.seeds import Seeds, over_seeds
+
+    calls = []
+
+    def measure(methods, critic=None):
+        calls.append((sorted(methods), critic))
+        return {name: {"score": np.full(4, float(f())) + (critic or 0), "shown": [f()]} for name, f in methods.items()}
+
+    methods = {"run": Seeds([lambda: 1, lambda: 2, lambda: 3]), "fill": lambda: 10}
+    out = over_seeds(measure, methods)
+    assert calls == [(["fill", "run"], None), (["run"], None), (["run"], None)]
+    assert out["run"]["score"].shape == (3, 4) and out["run"]["score"][:, 0].tolist() == [1, 2, 3]
+    assert out["fill"]["score"].shape == (4,) and out["run"]["shown"] == [1]  # non-arrays: the first seed's
+    calls.clear()
+    out = over_seeds(measure, methods, critic=Seeds([0, 100, 200]))  # a seeded critic changes every result
+    assert [c for c in calls] == [(["fill", "run"], 0), (["fill", "run"], 100), (["fill", "run"], 200)]
+    assert out["fill"]["score"][:, 0].tolist() == [10, 110, 210]
+    assert methods["run"]() == 1  # calling a Seeds calls its first member
+
+
+def test_evaluate_runs_scores_every_seed_and_combines_them_with_the_two_level_bootstrap():
+    from gdn.book.seeds import Seeds
+
+    images = [torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(k)) for k in range(4)]
+    masks = mask_bank(1, 32, seed=0)
+
+    def grey(level):
+        return lambda image, mask: torch.full_like(image, level)
+
+    per = {}
+    rows = studies.evaluate_runs({"run": Seeds([grey(0.3), grey(0.5), grey(0.7)]), "fill": grey(0.5)}, images, masks,
+                                 per_image=per)
+    assert per["run"]["psnr"].shape == (3, len(masks)) and per["fill"]["psnr"].shape == (len(masks),)
+    assert np.allclose(per["run"]["psnr"][1], per["fill"]["psnr"])  # seed 1 is the fill itself
+    run_all = next(r for r in rows if r["method"] == "run" and r["bin"] == "all")
+    fill_all = next(r for r in rows if r["method"] == "fill" and r["bin"] == "all")
+    assert run_all["psnr"] == pytest.approx(per["run"]["psnr"].mean()) and run_all["seeds"] == 3
+    assert "seeds" not in fill_all
+    from gdn.stats import bootstrap_mean
+
+    both = bootstrap_mean(per["run"]["psnr"])
+    assert (run_all["psnr_lo"], run_all["psnr_hi"]) == pytest.approx((both["lo"], both["hi"]))

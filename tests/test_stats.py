@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from gdn.stats import (bootstrap_mean, compare_sentence, format_ci, ordering_sentences, paired_difference,
-                       verdict)
+from gdn.stats import (bootstrap_mean, compare_sentence, detectable, format_ci, ordering_sentences,
+                       paired_difference, probability_of_improvement, seed_spread, verdict)
 
 
 def test_bootstrap_interval_covers_the_mean_and_shrinks_with_more_pairs():
@@ -52,3 +52,56 @@ def test_sentences_state_the_verdict_from_the_numbers():
     assert "reverses: Focal is higher" in rev and rev.startswith("CE - Focal: -0.30 [-0.50, -0.10] dB PSNR")
 
 
+
+
+def test_the_two_level_bootstrap_holds_the_seeds_variance_that_pooling_the_pairs_hides():
+    rng = np.random.default_rng(1)
+    pairs = rng.normal(0, 0.3, size=200)
+    runs = np.stack([pairs + offset for offset in (-1.0, 0.0, 1.0)])  # (3 seeds, 200 pairs): seeds dominate
+    two = bootstrap_mean(runs)
+    pooled = bootstrap_mean(runs.ravel())
+    assert two["mean"] == pytest.approx(runs.mean()) and two["seeds"] == 3 and two["n"] == 200
+    assert (two["hi"] - two["lo"]) > 5 * (pooled["hi"] - pooled["lo"])
+    same = bootstrap_mean(np.stack([pairs] * 3))  # identical seeds: only the pairs' variance is left
+    alone = bootstrap_mean(pairs)
+    assert (same["hi"] - same["lo"]) == pytest.approx(alone["hi"] - alone["lo"], rel=0.25)
+    holed = runs.copy()
+    holed[1, 5] = math.inf  # a perfect pair in one seed leaves that pair out in every seed
+    assert bootstrap_mean(holed)["n"] == 199
+
+
+def test_paired_differences_pair_seeds_and_compare_a_fixed_method_with_every_seed():
+    rng = np.random.default_rng(2)
+    base = rng.normal(20, 2, size=100)
+    seeds = np.stack([base + 0.5 + rng.normal(0, 0.05, 100) for _ in range(3)])
+    d = paired_difference(seeds, base)  # (3,100) against a training-free method's (100,)
+    assert d["seeds"] == 3 and d["lo"] > 0.4 and d["hi"] < 0.6 and verdict(d) == "holds"
+    assert paired_difference(seeds, seeds - 0.2)["mean"] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="seeds"):
+        paired_difference(seeds, seeds[:2])
+    assert seed_spread(np.stack([base, base + 0.3])) == pytest.approx(0.3) and math.isnan(seed_spread(base))
+
+
+def test_within_noise_names_the_largest_difference_the_interval_leaves_possible():
+    diff = {"mean": 0.02, "lo": -0.11, "hi": 0.15}
+    assert detectable(diff) == pytest.approx(0.15)
+    text = compare_sentence("Det", "Weight", diff)
+    assert "within noise: any difference is smaller than 0.15 dB" in text
+    assert "smaller than" not in compare_sentence("Det", "Weight", {"mean": 0.3, "lo": 0.1, "hi": 0.5})
+
+
+def test_probability_of_improvement_over_seeds():
+    rng = np.random.default_rng(3)
+    pairs = rng.normal(20, 2, size=80)
+    better = np.stack([pairs + 1 + 0.01 * k for k in range(3)])
+    worse = np.stack([pairs + 0.01 * k for k in range(3)])
+    p = probability_of_improvement(better, worse)
+    assert p["mean"] == 1.0 and p["lo"] == 1.0 and p["seeds"] == 3
+    assert probability_of_improvement(worse, better)["mean"] == 0.0
+    mixed = probability_of_improvement(np.stack([pairs + 0.1, pairs - 0.1, pairs]), np.stack([pairs] * 3))
+    assert mixed["mean"] == pytest.approx(0.5) and mixed["lo"] < 0.5 < mixed["hi"]
+    one = probability_of_improvement(pairs + 1, pairs)  # one run each: no probability over runs
+    assert one["mean"] == 1.0 and math.isnan(one["lo"])
+    text = ordering_sentences({"A": better, "B": worse}, [("A", "B")])[0]
+    assert "holds" in text and "P(A above B), over the seeds: 1.00" in text
+    assert "P(" not in ordering_sentences({"A": pairs + 1, "B": pairs}, [("A", "B")])[0]

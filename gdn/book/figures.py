@@ -9,12 +9,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
+from gdn.book.runs import dose_response
 from gdn.book.studies import Method, composite_batch, to8
 from gdn.book.tables import METRIC_NAMES
 from gdn.masks import BIN_LABELS, mask_bank_bins
 from gdn.networks import corrupt
 
-__all__ = ["plot_log", "plot_auroc", "plot_warm_start", "plot_bins", "image_grid", "example_columns", "pick",
+__all__ = ["plot_log", "plot_auroc", "plot_dose_response", "plot_warm_start", "plot_bins", "image_grid", "example_columns", "pick",
            "bin_labels"]
 
 
@@ -58,6 +59,39 @@ def plot_auroc(runs: Mapping[str, Sequence[Mapping[str, float]]], title: str = "
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_dose_response(panels: Mapping[str, Mapping[str, Sequence[Sequence[Mapping[str, float]]]]],
+                       keys: Mapping[str, str], marks: Mapping[str, float] | None = None):
+    """Validation scores against training steps, one panel per ``panels`` entry (title -> run label -> the
+    ``read_log`` rows of each seed) showing ``keys[title]`` (a log column): each run's mean over seeds, with a
+    band from the lowest to the highest seed. ``marks``: labelled vertical lines (e.g. where the generator stops)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.0), squeeze=False)
+    for ax, (title, runs) in zip(axes[0], panels.items()):
+        for i, (label, logs) in enumerate(runs.items()):
+            curve = dose_response(logs, keys[title])
+            if not len(curve["step"]):
+                continue
+            v = curve["values"]
+            n = v.shape[0]
+            ax.plot(curve["step"], v.mean(0), color=f"C{i}", marker=".", label=f"{label} ({n} seed{'s' * (n > 1)})")
+            if n > 1:
+                ax.fill_between(curve["step"], v.min(0), v.max(0), color=f"C{i}", alpha=0.2, lw=0)
+        for text, step in (marks or {}).items():
+            ax.axvline(step, color="0.6", lw=0.8, ls=":")
+            ax.annotate(text, (step, 1), xycoords=("data", "axes fraction"), fontsize=7, ha="right", va="top",
+                        rotation=90)
+        if keys[title] == "val_auroc":
+            ax.axhline(0.5, color="0.6", lw=0.8, ls="--")
+        ax.set_xlabel("training step")
+        ax.set_ylabel({"val_psnr": "validation PSNR (dB)", "val_auroc": "validation AUROC"}.get(keys[title],
+                                                                                                keys[title]))
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from gdn.book.runs import checkpoint, run_dir
+from gdn.book.runs import checkpoint, run_dir, seed_run
 
-__all__ = ["BookError", "Step", "TRAININGS", "TRAINING_TITLES", "EVAL_SIZES", "EXPERIMENTS", "plan", "apply_params",
+__all__ = ["BookError", "Step", "TRAININGS", "TRAINING_TITLES", "EVAL_SIZES", "EXPERIMENTS", "SEEDED", "plan", "apply_params",
            "notebook_parameters", "check_parameters"]
 
 
@@ -49,11 +49,13 @@ TRAINING_TITLES = {
 }
 
 # Evaluation sizes of the experiment notebooks per profile: masks per ratio bin, test images, examples shown,
-# and what the timing notebook measures (the paper's networks at 256 px, except in the smoke book).
+# what the timing notebook measures (the paper's networks at 256 px, except in the smoke book), and how many
+# seeds each training run is trained with (every comparison then reads all of them).
 EVAL_SIZES: dict[str, dict[str, Any]] = {
-    "smoke": dict(per_bin=1, n_images=4, app_size=64, bench=dict(quick=True, repeats=1)),
-    "cpu": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3)),
-    "paper": dict(per_bin=100, n_images=0, app_size=256, bench=dict(quick=False, repeats=20)),
+    "smoke": dict(per_bin=1, n_images=4, app_size=64, bench=dict(quick=True, repeats=1), seeds=1),
+    "cpu": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3), seeds=1),
+    "study": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3), seeds=3),
+    "paper": dict(per_bin=100, n_images=0, app_size=256, bench=dict(quick=False, repeats=20), seeds=3),
 }
 
 # Experiment notebooks: (step = notebook stem, title, the training runs it reads).
@@ -69,6 +71,10 @@ EXPERIMENTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("validation", "Generalisation: validation photos and colour-shifted copies", ("det", "weight", "adv")),
     ("timing", "Inference time", ()),
 ]
+
+
+# The comparisons: they read every seed of their runs (the others show the first seed's results).
+SEEDED = frozenset({"table1", "table2", "frameworks", "weight_mapping", "detector", "validation"})
 
 
 @dataclass
@@ -87,25 +93,36 @@ class Step:
     parallel: bool = False
 
 
-def plan(profile: str, overrides: Mapping[str, Any] | None = None) -> list[Step]:
-    """The book's steps for ``profile`` in execution order: the seven trainings, then the experiments.
-    ``overrides`` are training config keys for every training run (e.g. ``device``, ``train_data``)."""
-    from gdn.config import PROFILES
+def plan(profile: str, overrides: Mapping[str, Any] | None = None, *, seeds: int | None = None) -> list[Step]:
+    """The book's steps for ``profile`` in execution order: the seven trainings (each ``seeds`` times, by
+    default the profile's ``EVAL_SIZES`` count: seed k is run :func:`~gdn.book.runs.seed_run` with the
+    profile's seed + k), then the experiments, which read every seed. ``overrides`` are training config keys
+    for every training run (e.g. ``device``, ``train_data``)."""
+    from gdn.config import PROFILES, resolve
 
     if profile not in PROFILES:
         raise BookError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     sizes = EVAL_SIZES.get(profile, EVAL_SIZES["cpu"])
+    n_seeds = int(sizes["seeds"] if seeds is None else seeds)
+    if n_seeds < 1:
+        raise BookError(f"seeds must be at least 1, got {n_seeds}")
     overrides = dict(overrides or {})
+    given_seed = overrides.pop("seed", None)  # the first seed's; seed k is this + k (in each run's config)
+    base_seed = int(resolve(profile, {} if given_seed is None else {"seed": given_seed}).seed)
     device = str(overrides.get("device", "cpu"))
     steps: list[Step] = []
-    for run, spec in sorted(TRAININGS.items(), key=lambda item: _START_ORDER[item[1].get("framework", "det")]):
-        params = {"profile": profile, "run": run, "config": dict(spec)}
-        if overrides:
-            params["overrides"] = dict(overrides)
-        steps.append(Step(f"train_{run}", "train.ipynb", params,
-                          outputs=(checkpoint(profile, run).as_posix(),
-                                   (run_dir(profile, run) / "summary.json").as_posix()),
-                          title=f"Training run {run}: {TRAINING_TITLES[run]}", parallel=True))
+    order = sorted(TRAININGS.items(), key=lambda item: _START_ORDER[item[1].get("framework", "det")])
+    for k in range(n_seeds):
+        for run, spec in order:
+            name = seed_run(run, k)
+            params = {"profile": profile, "run": name, "config": dict(spec, **({"seed": base_seed + k} if k or given_seed is not None else {}))}
+            if overrides:
+                params["overrides"] = dict(overrides)
+            seed_text = f" (seed {base_seed + k})" if n_seeds > 1 else ""
+            steps.append(Step(f"train_{name}", "train.ipynb", params,
+                              outputs=(checkpoint(profile, name).as_posix(),
+                                       (run_dir(profile, name) / "summary.json").as_posix()),
+                              title=f"Training run {name}: {TRAINING_TITLES[run]}{seed_text}", parallel=True))
     for name, title, needs in EXPERIMENTS:
         if name == "timing":
             params = {"profile": profile, **sizes["bench"], "device": device}
@@ -113,8 +130,9 @@ def plan(profile: str, overrides: Mapping[str, Any] | None = None) -> list[Step]
             params = {"profile": profile, "app_size": sizes["app_size"], "device": device}
         else:
             params = {"profile": profile, "per_bin": sizes["per_bin"], "n_images": sizes["n_images"],
-                      "device": device}
-        steps.append(Step(name, f"{name}.ipynb", params, deps=tuple(f"train_{r}" for r in needs), title=title))
+                      "device": device, **({"seeds": n_seeds} if name in SEEDED else {})}
+        deps = tuple(f"train_{seed_run(r, k)}" for r in needs for k in range(n_seeds if name in SEEDED else 1))
+        steps.append(Step(name, f"{name}.ipynb", params, deps=deps, title=title))
     return steps
 
 

@@ -260,9 +260,11 @@ def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execu
 
 def run_book(profile: str, *, workdir: str | Path | None = None, params: Sequence[str] = (),
              overrides: Mapping[str, str] | None = None, force: bool = False, build: bool = True,
-             execute: Executor | None = None, out=None, jobs: int | None = None) -> dict[str, str]:
+             execute: Executor | None = None, out=None, jobs: int | None = None,
+             seeds: int | None = None) -> dict[str, str]:
     """Everything ``gdn book`` does; returns step name -> "ran" / "reused". ``jobs``: trainings run side by
-    side (default :func:`default_jobs` for the trainings' device)."""
+    side (default :func:`default_jobs` for the trainings' device); ``seeds``: each training's seeds (default: the
+    profile's, :data:`gdn.book.plan.EVAL_SIZES`)."""
     from gdn.config import resolve
 
     out = out or sys.stdout
@@ -275,7 +277,7 @@ def run_book(profile: str, *, workdir: str | Path | None = None, params: Sequenc
     elif jobs < 1:
         raise BookError(f"jobs must be at least 1, got {jobs}")
     prepare_workdir(source, workdir)
-    steps = plan(profile, overrides)
+    steps = plan(profile, overrides, seeds=seeds)
     apply_params(steps, params, workdir / "notebooks")
     check_parameters(steps, workdir / "notebooks")
     if build:

@@ -9,17 +9,23 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 
-__all__ = ["RUNS", "FIGURES", "code_hash", "run_dir", "checkpoint", "figures_dir", "train_run", "read_log", "last_samples",
+__all__ = ["RUNS", "FIGURES", "code_hash", "seed_run", "run_dir", "checkpoint", "figures_dir", "train_run", "read_log", "dose_response", "last_samples",
            "warm_start", "run_summary", "load_run", "test_images"]
 
 
 RUNS = Path("runs")  # training runs, relative to the working directory (the repository for gdn book)
 FIGURES = Path("figures")  # what the notebooks write; $GDN_FIGURES overrides it
+
+
+def seed_run(run: str, k: int) -> str:
+    """The name of seed ``k`` of a book run: ``run`` itself for the first (the profile's seed), ``run_seed<k>``
+    for the others (the profile's seed + k)."""
+    return run if k == 0 else f"{run}_seed{k}"
 
 
 def run_dir(profile: str, run: str, root: str | Path = RUNS) -> Path:
@@ -95,6 +101,15 @@ def read_log(out: str | Path) -> list[dict[str, float]]:
     """``log.csv`` of a run as rows of floats (empty cells dropped)."""
     with open(Path(out) / "log.csv", newline="") as f:
         return _float_rows(f)
+
+
+def dose_response(logs: Sequence[Sequence[Mapping[str, float]]], key: str) -> dict[str, np.ndarray]:
+    """One run's validation curve over its seeds: the ``read_log`` rows of each seed -> ``{"step": (T,),
+    "values": (S,T)}`` at the steps every seed logged ``key`` (``val_psnr``, ``val_auroc``)."""
+    curves = [{r["step"]: r[key] for r in rows if key in r} for rows in logs]
+    steps = sorted(set.intersection(*(set(c) for c in curves))) if curves else []
+    return {"step": np.asarray(steps, dtype=float),
+            "values": np.asarray([[c[t] for t in steps] for c in curves], dtype=float).reshape(len(curves), -1)}
 
 
 def _float_rows(lines) -> list[dict[str, float]]:

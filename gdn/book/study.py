@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from torch import nn
 
 from gdn.book.report import Report
-from gdn.book.runs import RUNS, load_run, test_images
-from gdn.book.studies import Method
+from gdn.book.runs import RUNS, load_run, seed_run, test_images
+from gdn.book.seeds import Seeds
+
 from gdn.book.tables import setup_text
 from gdn.config import Config
 from gdn.masks import mask_bank
@@ -26,22 +26,30 @@ class Study:
     cfg: Config  # the config of the runs (their shared size and test data)
     images: Any  # the test images: a dataset of (3,H,W) float tensors in [0,1]
     masks: list[np.ndarray]  # the evaluation masks, ``per_bin`` per ratio bin, (H,W) uint8, 1 = hole
-    methods: dict[str, Method] = field(default_factory=dict)  # run -> its generator as f(image, mask) -> pred
-    critics: dict[str, nn.Module | None] = field(default_factory=dict)  # run -> its detector / discriminator
+    # run -> its generators as f(image, mask) -> pred, one per seed (a Seeds: calling it calls seed 0)
+    methods: dict[str, Seeds] = field(default_factory=dict)
+    critics: dict[str, Seeds] = field(default_factory=dict)  # run -> its detectors / discriminators, per seed
+    seeds: int = 1  # seeds per run
 
 
 def setup(name: str, params: Mapping[str, Any], runs: Sequence[str], runs_root: str | Path = RUNS, *,
           split: str = "test") -> Study:
     """Open notebook ``name``'s report with ``params`` (which hold ``profile``, ``per_bin``, ``n_images``,
-    ``mask_seed`` and ``device``), load the training runs ``runs/<profile>/<run>`` and draw the mask bank.
-    ``split="val"`` evaluates on the validation photos instead of the test photos."""
+    ``mask_seed``, ``device`` and ``seeds``), load the training runs ``runs/<profile>/<run>`` (each of its
+    ``seeds``: :func:`~gdn.book.runs.seed_run`) and draw the mask bank. ``split="val"`` evaluates on the
+    validation photos instead of the test photos."""
     rep = Report(name, params)
     rep.show_provenance()
     methods, critics, cfg = {}, {}, None
+    n_seeds = int(params.get("seeds", 1))
     for run in runs:
-        methods[run], critics[run], cfg = load_run(params["profile"], run, runs_root, params.get("device", "cpu"))
+        methods[run], critics[run] = Seeds(), Seeds()
+        for k in range(n_seeds):
+            method, critic, cfg = load_run(params["profile"], seed_run(run, k), runs_root, params.get("device", "cpu"))
+            methods[run].append(method)
+            critics[run].append(critic)
     images = test_images(cfg, params.get("n_images", 0), split)
     masks = mask_bank(params["per_bin"], cfg.size, seed=params.get("mask_seed", 0))
     rep.text("setup", setup_text(params["profile"], cfg, len(images), len(masks), params["per_bin"],
-                                 params.get("mask_seed", 0), split))
-    return Study(rep, cfg, images, masks, methods, critics)
+                                 params.get("mask_seed", 0), split, n_seeds))
+    return Study(rep, cfg, images, masks, methods, critics, n_seeds)

@@ -52,14 +52,35 @@ _CLAIM_UNITS = {"psnr": ("PSNR", "dB"), "ssim": ("SSIM", ""), "l1": ("l1", "%"),
 def orderings(scores: Mapping[str, Any], claims: Sequence[tuple[str, str]], metric: str = "psnr", *,
               source: str = "the paper") -> str:
     """Generated sentences on orderings: for each ``(better, worse)`` claim, the paired difference of the
-    per-pair scores (``scores[name][metric]`` or ``scores[name]`` itself), its 95 % bootstrap interval and
-    whether the claim holds, reverses or is within noise (:func:`gdn.stats.compare_sentence`)."""
+    per-pair scores (``scores[name][metric]`` or ``scores[name]`` itself; ``(S, N)`` for a run with seeds), its
+    95 % bootstrap interval and whether the claim holds, reverses or is within noise (and then how large a
+    difference it could have missed; :func:`gdn.stats.compare_sentence`). With seeds, the probability that one
+    beats the other follows; with one seed per run, a note says so and gives the study's seed spread."""
     from gdn.stats import ordering_sentences
 
     label, unit = _CLAIM_UNITS.get(metric, (metric, ""))
     fmt = FORMATS.get(metric, "{:.3f}")
     values = {name: v[metric] if isinstance(v, Mapping) else v for name, v in scores.items()}
-    return " ".join(ordering_sentences(values, claims, metric=label, unit=unit, fmt=fmt, source=source))
+    text = " ".join(ordering_sentences(values, claims, metric=label, unit=unit, fmt=fmt, source=source))
+    seeded = any(np.ndim(values[n]) == 2 and np.shape(values[n])[0] > 1 for claim in claims for n in claim)
+    return text if seeded else f"{text} {single_seed_note()}"
+
+
+def single_seed_note() -> str:
+    """What a verdict resting on one seed per run cannot see: the seed spread the study profile measured
+    (a dated record, :data:`gdn.book.records.STUDY_SEEDS`)."""
+    from gdn.book.records import STUDY_SEEDS as r
+
+    return (f"(One seed per run: these intervals hold the pairs' variance, not the seeds'. In the study profile "
+            f"({r['when']}, {r['seeds']} seeds per run, {r['machine']}) seeds alone moved a run's test PSNR by up to "
+            f"{r['psnr_spread_db']:.2f} dB and its detector's AUROC by up to {r['auroc_spread']:.2f}: a difference "
+            f"below that is not decided here; `make book PROFILE=study` decides it.)")
+
+
+def ci_note(seeds: int = 1, over: str = "the bin's image/mask pairs") -> str:
+    """The note under a table of means: what its intervals are over (the pairs, and the seeds when several)."""
+    seeded = f" and the {seeds} seeds of each run (two-level bootstrap)" if seeds > 1 else ""
+    return f"mean ±half-width of its 95 % bootstrap interval over {over}{seeded}"
 
 
 def report_orderings(rep, scores: Mapping[str, Any], claims: Sequence[tuple[str, str]]) -> None:
@@ -143,9 +164,9 @@ def ablation_table(rows: Sequence[Mapping], methods: Mapping[str, str],
 
 
 def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mask_seed: int,
-               split: str = "test") -> str:
-    """One sentence that says which profile, data and budget produced a page's numbers, naming the three photo
-    sets (train, validation, test) and which one the page evaluates on."""
+               split: str = "test", seeds: int = 1) -> str:
+    """One sentence that says which profile, data, budget and seeds produced a page's numbers, naming the three
+    photo sets (train, validation, test) and which one the page evaluates on."""
     from gdn.data import TEST_PHOTOS, TRAIN_PHOTOS, VAL_PHOTOS
 
     if cfg.train_data == "builtin":
@@ -162,7 +183,9 @@ def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mas
     else:
         test = f"{n_images} images of {cfg.test_data}"
     steps = f"{cfg.steps} generator steps" if cfg.steps else f"{cfg.epochs} epochs"
-    start = f" from the warm start {cfg.init}" if cfg.init else ""
+    start = (f" from the warm start {cfg.init}" if cfg.init else
+             " from scratch (random weights; a residual generator then outputs its training-free anchor)"
+             if cfg.colour_anchor != "none" else " from scratch")
     alone = [f"{n} steps {when}" for n, when in ((cfg.critic_warmup, "before"), (cfg.critic_cooldown, "after")) if n]
     if alone:
         start += f" (Det and Adv also train their critic alone for {' and '.join(alone)})"
@@ -171,11 +194,16 @@ def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mas
                   "tests on 12k masks, so these numbers are not comparable with its tables in absolute terms; "
                   "compare the trends.")
     norm = "" if cfg.norm == "instance" else ", no instance norm"
+    seeded = (f" Every run is trained with {seeds} seeds (initial weights and data order); every interval holds the "
+              f"seeds' variance and the pairs' (two-level bootstrap), and a figure of results shows the first seed."
+              if seeds > 1 else
+              " Each run is trained with one seed, so its intervals hold the pairs' variance only, not the seeds' "
+              "(the study profile, `make book PROFILE=study`, trains 3 seeds per run).")
     return (f"Profile {profile}: generator width {cfg.width} with {cfg.res_blocks} residual blocks{norm}, trained for "
             f"{steps} of batch {cfg.batch_size} on {train}{start}; evaluated on {test} with {n_masks} free-form masks "
             f"({per_bin} per mask-ratio bin, seed {mask_seed}). Three disjoint photo sets: training, validation ({val}; "
             f"in-training checks and every recipe choice) and test (read only by the book's final evaluation)."
-            f"{comparable}")
+            f"{seeded}{comparable}")
 
 
 def map_table(study: Mapping[str, Mapping[str, Any]], masks: Sequence[np.ndarray]) -> list[dict[str, Any]]:
@@ -190,8 +218,8 @@ def map_table(study: Mapping[str, Mapping[str, Any]], masks: Sequence[np.ndarray
                "AUROC std": float(np.nanstd(s["auroc"])), "mean V in holes": float(np.nanmean(s["v_hole"])),
                "mean V outside": float(np.nanmean(s["v_valid"]))}
         for i, label in enumerate(BIN_LABELS):
-            sel = s["auroc"][b == i]
-            row[f"AUROC {label}"] = float(np.nanmean(sel)) if len(sel) else math.nan
+            sel = s["auroc"][..., b == i]  # (N,) or (S,N) per-image AUROC -> this bin's
+            row[f"AUROC {label}"] = float(np.nanmean(sel)) if sel.size else math.nan
         rows.append(row)
     return rows
 
@@ -250,6 +278,25 @@ def auroc_training_text(logs: Mapping[str, Sequence[Mapping[str, float]]], cfg) 
     return text
 
 
+def dose_text(runs: Mapping[str, Sequence[Sequence[Mapping[str, float]]]], key: str = "val_psnr",
+              unit: str = " dB", fmt: str = "{:.2f}") -> str:
+    """What a dose-response panel shows (:func:`gdn.book.figures.plot_dose_response`): per run, the mean over
+    seeds of the log column ``key`` at its first and last validation, with the seeds' range at the last."""
+    from gdn.book.runs import dose_response
+
+    parts = []
+    for label, logs in runs.items():
+        c = dose_response(logs, key)
+        if not len(c["step"]):
+            continue
+        v = c["values"]
+        last = v[:, -1]
+        spread = f" (seeds {fmt.format(last.min())} to {fmt.format(last.max())})" if len(last) > 1 else ""
+        parts.append(f"{label} {fmt.format(v[:, 0].mean())}{unit} at step {c['step'][0]:.0f}, "
+                     f"{fmt.format(last.mean())}{unit} at step {c['step'][-1]:.0f}{spread}")
+    return ("; ".join(parts) + ".") if parts else f"No run logged {key} during training (eval_every = 0)."
+
+
 def warm_start_text(meta: Mapping[str, Any] | None, cfg) -> str:
     """Where a run started (the Training chapter): random weights, or the warm start's steps, time and commit."""
     if meta is None:
@@ -266,7 +313,7 @@ def colour_cast_text(casts: Mapping[str, np.ndarray]) -> str:
 
     parts = []
     for name, err in casts.items():
-        stats = [bootstrap_mean(err[:, c]) for c in range(3)]
+        stats = [bootstrap_mean(err[..., c]) for c in range(3)]  # err (N,3) or (S,N,3)
         cells = ", ".join(f"{ch} {format_ci(st, '{:.1f}', signed=True)}" for ch, st in zip("RGB", stats))
         biased = [f"{ch} {'high' if st['lo'] > 0 else 'low'}" for ch, st in zip("RGB", stats)
                   if st["lo"] > 0 or st["hi"] < 0]
@@ -279,7 +326,8 @@ SHIFT_LABELS = {"none": "the photos", "hue+90": "hue rotated 90 degrees", "bgr":
 
 def shift_tables(study: Mapping[str, Mapping[str, Any]]) -> tuple[list[dict], list[dict], list[dict]]:
     """Rows of :func:`gdn.book.studies.shift_study`: PSNR per method and set, the fill's mean signed error per
-    channel and set, and the detector's AUROC per set; every value a mean with its 95 % interval over the pairs."""
+    channel and set, and the detector's AUROC per set; every value a mean with its 95 % interval over the pairs
+    (and the seeds, for arrays stacked by :func:`gdn.book.seeds.over_seeds`)."""
     from gdn.stats import bootstrap_mean, format_ci
 
     kinds = list(study)
@@ -287,9 +335,9 @@ def shift_tables(study: Mapping[str, Mapping[str, Any]]) -> tuple[list[dict], li
     psnr_rows = [{"method": n, **{SHIFT_LABELS.get(k, k): format_ci(bootstrap_mean(study[k]["psnr"][n]))
                                   for k in kinds}} for n in names]
     cast_rows = [{"method": n, "set": SHIFT_LABELS.get(k, k),
-                  **{ch: format_ci(bootstrap_mean(study[k]["cast"][n][:, c]), "{:.1f}", signed=True)
+                  **{ch: format_ci(bootstrap_mean(study[k]["cast"][n][..., c]), "{:.1f}", signed=True)
                      for c, ch in enumerate(("R", "G", "B"))},
-                  "largest |bias|": float(np.abs(np.nanmean(study[k]["cast"][n], axis=0)).max())}
+                  "largest |bias|": float(np.abs(np.nanmean(study[k]["cast"][n].reshape(-1, 3), axis=0)).max())}
                  for n in names for k in kinds]
     map_rows = [{"set": SHIFT_LABELS.get(k, k),
                  **{f"AUROC, {inp}": format_ci(bootstrap_mean(m["auroc"]), "{:.3f}") for inp, m in study[k]["maps"].items()}}

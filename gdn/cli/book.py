@@ -10,7 +10,9 @@ from gdn.config import parse_overrides
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="gdn book", description="Run the book's notebooks (papermill, reusing "
                                 "unchanged runs) and build it with jupyter-book into WORKDIR/_build/html.")
-    p.add_argument("--profile", default="cpu", help="smoke | cpu | paper (default: cpu)")
+    p.add_argument("--profile", default="cpu", help="smoke | cpu | study | paper (default: cpu)")
+    p.add_argument("--seeds", type=int, metavar="N", help="train every run with N seeds (default: the profile's: "
+                                                         "1, the study and paper profiles 3)")
     p.add_argument("--workdir", help="build in this folder (copies _config.yml, _toc.yml, book/, notebooks/ "
                                      "there; runs/ and figures/ land there); default: the repository root")
     p.add_argument("--param", "-p", action="append", default=[], metavar="[STEP.]NAME=VALUE",
@@ -29,7 +31,7 @@ def main(argv: list[str]) -> int:
     overrides = parse_overrides(args.overrides)
     if args.list:
         notebooks = source_root() / "notebooks"
-        steps = plan(args.profile, overrides)
+        steps = plan(args.profile, overrides, seeds=args.seeds)
         apply_params(steps, args.param, notebooks)
         check_parameters(steps, notebooks)
         for s in steps:
@@ -37,5 +39,5 @@ def main(argv: list[str]) -> int:
             print(f"{s.name:16s} notebooks/{s.notebook:22s} {json.dumps(s.params, default=str)}{deps}")
         return 0
     run_book(args.profile, workdir=args.workdir, params=args.param, overrides=overrides, force=args.force,
-             build=not args.no_build, jobs=args.jobs)
+             build=not args.no_build, jobs=args.jobs, seeds=args.seeds)
     return 0

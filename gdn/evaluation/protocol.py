@@ -19,7 +19,7 @@ from gdn.evaluation.frechet import features, fid_from_features, resolve_fid_mode
 from gdn.masks import BIN_LABELS, hole_ratio, ratio_bin
 from gdn.evaluation.scores import as_batch, composite, l1, psnr, ssim, to_uint8
 
-__all__ = ["Method", "item_image", "evaluate", "ROW_KEYS", "FORMATS", "rows_to_csv", "rows_to_json", "format_table"]
+__all__ = ["Method", "item_image", "bin_groups", "evaluate", "ROW_KEYS", "FORMATS", "rows_to_csv", "rows_to_json", "format_table"]
 
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -38,6 +38,14 @@ def item_image(item) -> torch.Tensor:
 
 def _mean(values: np.ndarray) -> float:
     return float(np.mean(values)) if len(values) else math.nan
+
+
+def bin_groups(masks: Sequence) -> list[tuple[str, np.ndarray]]:
+    """(label, (N,) bool selection) of each mask-ratio bin (``BIN_LABELS`` in order), then ``("all", ...)``;
+    a mask outside every bin counts only in ``"all"``."""
+    ratios = [hole_ratio(np.asarray(m) > 0.5) for m in masks]
+    bins = np.array([-1 if (b := ratio_bin(r)) is None else b for r in ratios])
+    return [(label, bins == i) for i, label in enumerate(BIN_LABELS)] + [("all", np.ones(len(masks), bool))]
 
 
 def evaluate(methods: Mapping[str, Method], images: Sequence, masks: Sequence, *, batch_size: int = 8,
@@ -71,8 +79,6 @@ def evaluate(methods: Mapping[str, Method], images: Sequence, masks: Sequence, *
     names = list(methods)
 
     mask_arrays = [(np.asarray(m) > 0.5) for m in masks]
-    ratios = np.array([hole_ratio(m) for m in mask_arrays])
-    bins = np.array([-1 if (b := ratio_bin(r)) is None else b for r in ratios])
 
     scores = {name: {"l1": [], "psnr": [], "ssim": []} for name in names}
     fake_feats: dict[str, list[np.ndarray]] = {name: [] for name in names}
@@ -105,7 +111,7 @@ def evaluate(methods: Mapping[str, Method], images: Sequence, masks: Sequence, *
     from gdn.stats import bootstrap_mean
 
     real = np.concatenate(real_feats) if real_feats else None
-    groups = [(label, bins == i) for i, label in enumerate(BIN_LABELS)] + [("all", np.ones(n_mask, bool))]
+    groups = bin_groups(mask_arrays)
     rows = []
     for name in names:
         scored = {k: np.concatenate(v) for k, v in scores[name].items()}
