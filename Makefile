@@ -20,7 +20,8 @@ $(PLAYWRIGHT): | $(BIN)/.installed
 	@if command -v npm >/dev/null 2>&1; then npm install -q --prefix $(VENV)/node --no-audit --no-fund playwright-core@1.65.1; \
 	else echo "npm not found: the demo's browser test will be skipped"; fi
 
-## make book [PROFILE=cpu|smoke|paper]: run every notebook with papermill, then build _build/html
+## make book [PROFILE=cpu|smoke|study|paper]: run every notebook with papermill, then build _build/html
+## (study: every run from scratch with 3 seeds, about an hour on 2 cores; see the Training chapter)
 book: venv
 	$(BIN)/gdn book --profile $(PROFILE)
 

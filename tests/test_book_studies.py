@@ -113,3 +113,15 @@ def test_evaluate_runs_scores_every_seed_and_combines_them_with_the_two_level_bo
 
     both = bootstrap_mean(per["run"]["psnr"])
     assert (run_all["psnr_lo"], run_all["psnr_hi"]) == pytest.approx((both["lo"], both["hi"]))
+
+
+def test_single_seed_verdicts_say_so_and_cite_the_studys_seed_spread():
+    from gdn.book.records import STUDY_SEEDS
+
+    rng = np.random.default_rng(4)
+    pairs = rng.normal(20, 1, size=50)
+    one = tables.orderings({"Det": pairs + 0.01, "Weight": pairs}, [("Det", "Weight")])
+    assert "One seed per run" in one and f"{STUDY_SEEDS['psnr_spread_db']:.2f} dB" in one
+    seeded = tables.orderings({"Det": np.stack([pairs + 0.01] * 3), "Weight": np.stack([pairs] * 3)},
+                              [("Det", "Weight")])
+    assert "One seed per run" not in seeded and "over the seeds" in seeded
