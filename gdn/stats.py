@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 __all__ = ["LEVEL", "N_BOOT", "bootstrap_mean", "paired_difference", "verdict", "detectable", "compare_sentence",
-           "ordering_sentences", "format_ci", "probability_of_improvement", "seed_spread"]
+           "ordering_sentences", "format_ci", "probability_of_improvement", "seed_spread", "seed_count"]
 
 LEVEL = 0.95  # two-sided confidence level of every interval in the book
 N_BOOT = 2000  # bootstrap resamples: the percentiles are stable to about 0.01 dB at this count
@@ -184,13 +184,14 @@ def ordering_sentences(scores: Mapping[str, Sequence[float]], claims: Sequence[t
     out = []
     for better, worse in claims:
         text = compare_sentence(better, worse, paired_difference(scores[better], scores[worse]), **kw)
-        if max(_seeds(scores[better]), _seeds(scores[worse])) > 1:
+        if max(seed_count(scores[better]), seed_count(scores[worse])) > 1:
             poi = probability_of_improvement(scores[better], scores[worse])
             text += f" P({better} above {worse}), over the seeds: {format_ci(poi)}."
         out.append(text)
     return out
 
 
-def _seeds(values) -> int:
+def seed_count(values) -> int:
+    """How many seeds per-pair scores hold: ``S`` for ``(S, N)``, 1 for ``(N,)``."""
     v = np.asarray(values)
     return v.shape[0] if v.ndim == 2 else 1

@@ -56,13 +56,13 @@ def orderings(scores: Mapping[str, Any], claims: Sequence[tuple[str, str]], metr
     95 % bootstrap interval and whether the claim holds, reverses or is within noise (and then how large a
     difference it could have missed; :func:`gdn.stats.compare_sentence`). With seeds, the probability that one
     beats the other follows; with one seed per run, a note says so and gives the study's seed spread."""
-    from gdn.stats import ordering_sentences
+    from gdn.stats import ordering_sentences, seed_count
 
     label, unit = _CLAIM_UNITS.get(metric, (metric, ""))
     fmt = FORMATS.get(metric, "{:.3f}")
     values = {name: v[metric] if isinstance(v, Mapping) else v for name, v in scores.items()}
     text = " ".join(ordering_sentences(values, claims, metric=label, unit=unit, fmt=fmt, source=source))
-    seeded = any(np.ndim(values[n]) == 2 and np.shape(values[n])[0] > 1 for claim in claims for n in claim)
+    seeded = any(seed_count(values[n]) > 1 for claim in claims for n in claim)
     return text if seeded else f"{text} {single_seed_note()}"
 
 
