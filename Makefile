@@ -21,7 +21,7 @@ $(PLAYWRIGHT): | $(BIN)/.installed
 	else echo "npm not found: the demo's browser test will be skipped"; fi
 
 ## make book [PROFILE=cpu|smoke|study|paper]: run every notebook with papermill, then build _build/html
-## (study: every run from scratch with 3 seeds, about an hour on 2 cores; see the Training chapter)
+## (study: every run from scratch with 3 seeds, 5 for Det, Weight and Adv; its time is in the Training chapter)
 book: venv
 	$(BIN)/gdn book --profile $(PROFILE)
 

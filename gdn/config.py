@@ -192,7 +192,8 @@ PROFILES: dict[str, dict[str, Any]] = {
     # the generator. The cpu profile's networks and critic settings, but every run starts from scratch (the
     # residual generator's zero last layer: it starts as its harmonic anchor, with random weights of its seed) and
     # trains 800 generator steps at the warm start's learning rate, the last 100 and a 100-step critic cool-down
-    # at a tenth of it; every run is trained with 3 seeds (gdn.book.plan.EVAL_SIZES). About an hour on 2 cores.
+    # at a tenth of it; every run is trained with 3 seeds, Det, Weight and Adv with 5 (gdn.book.plan.EVAL_SIZES).
+    # The Training chapter has its time on 2 cores.
     "study": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="residual", augment="colour",
                   batch_size=8, steps=800, critic_warmup=0, critic_cooldown=100, critic_width=16, critic_corrupt=0.25,
                   lr=2e-4, d_lr=3e-4, lr_decay_at=700, beta1=0.5, beta2=0.999, builtin_train=160000,

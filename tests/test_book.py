@@ -43,25 +43,31 @@ def test_every_step_of_every_profile_matches_its_notebook():
         steps = book_plan.plan(profile, {"device": "cpu"})
         book_plan.check_parameters(steps, ROOT / "notebooks")
         names = [s.name for s in steps]
-        seeds = book_plan.EVAL_SIZES[profile]["seeds"]
-        assert names.index("train_det") < names.index("table1") and len(names) == 7 * seeds + 10  # + 10 notebooks
+        seeds = sum(book_plan.run_seeds(profile).values())
+        assert names.index("train_det") < names.index("table1") and len(names) == seeds + 10  # + 10 notebooks
 
 
-def test_the_study_trains_every_run_with_three_seeds_and_every_comparison_reads_them():
+def test_the_study_trains_every_run_with_several_seeds_and_every_comparison_reads_them():
     from gdn.config import resolve
 
     steps = {s.name: s for s in book_plan.plan("study")}
     base = resolve("study").seed
     for run, spec in book_plan.TRAININGS.items():
-        names = [f"train_{run}", f"train_{run}_seed1", f"train_{run}_seed2"]
-        configs = [steps[n].params["config"] for n in names]
-        assert [c.get("seed", base) for c in configs] == [base, base + 1, base + 2]
+        n = 5 if run in ("det", "weight", "adv") else 3  # Fig. 6's frameworks 5, the ablations 3
+        names = [f"train_{run}"] + [f"train_{run}_seed{k}" for k in range(1, n)]
+        configs = [steps[name].params["config"] for name in names]
+        assert [c.get("seed", base) for c in configs] == [base + k for k in range(n)]
         assert all({k: v for k, v in c.items() if k != "seed"} == spec for c in configs)
-        assert [steps[n].params["run"] for n in names] == [run, f"{run}_seed1", f"{run}_seed2"]
-    assert {"train_det_seed2", "train_weight_seed1", "train_adv"} <= set(steps["table1"].deps)
-    assert {"train_det_ce_seed2", "train_det_bce_seed1"} <= set(steps["table2"].deps)
-    assert steps["table1"].params["seeds"] == 3 and "seeds" not in steps["examples"].params
+        assert [steps[name].params["run"] for name in names] == [run] + [f"{run}_seed{k}" for k in range(1, n)]
+        assert f"train_{run}_seed{n}" not in steps
+    assert {"train_det_seed4", "train_weight_seed3", "train_adv"} <= set(steps["table1"].deps)
+    assert {"train_det_ce_seed2", "train_det_bce_seed1", "train_det_seed2"} <= set(steps["table2"].deps)
+    assert "train_det_seed3" not in steps["table2"].deps  # an ablation reads the seeds all its runs have
+    assert steps["table1"].params["seeds"] == steps["frameworks"].params["seeds"] == 5
+    assert steps["table2"].params["seeds"] == steps["weight_mapping"].params["seeds"] == 3
+    assert "seeds" not in steps["examples"].params
     assert "train_det_seed1" not in steps["examples"].deps  # the examples show the first seed
+    assert set(book_plan.run_seeds("study", 2).values()) == {2}  # --seeds N: every run N
     # a seed given on the command line is the first seed's; the others follow it
     moved = {s.name: s for s in book_plan.plan("study", {"seed": "7"})}
     assert moved["train_det"].params["config"]["seed"] == 7 and moved["train_det_seed2"].params["config"]["seed"] == 9

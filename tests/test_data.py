@@ -163,6 +163,18 @@ def test_training_and_validation_never_read_a_test_photo(monkeypatch):
     assert set(read) <= set(TRAIN_PHOTOS) | set(VAL_PHOTOS)
 
 
+def test_every_seed_of_a_run_is_validated_on_the_same_pairs():
+    from gdn.config import resolve
+    from gdn.engine.loader import build_train_set
+    from gdn.engine.train import _val_batch
+
+    cfgs = [resolve("smoke", {"seed": seed}) for seed in (10, 11)]
+    one, two = (_val_batch(cfg, torch.device("cpu")) for cfg in cfgs)
+    assert torch.equal(one["image"], two["image"]) and torch.equal(one["mask"], two["mask"])
+    first, second = (build_train_set(cfg)[0]["image"] for cfg in cfgs)
+    assert not torch.equal(first, second)  # the training data still moves with the seed
+
+
 def test_builtin_photos_items_are_reproducible_and_well_formed():
     ds = BuiltinPhotos("train", size=48, n=10, seed=3)
     assert len(ds) == 10

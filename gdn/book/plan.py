@@ -14,8 +14,8 @@ from typing import Any, Mapping, Sequence
 
 from gdn.book.runs import checkpoint, run_dir, seed_run
 
-__all__ = ["BookError", "Step", "TRAININGS", "TRAINING_TITLES", "EVAL_SIZES", "EXPERIMENTS", "SEEDED", "plan", "apply_params",
-           "notebook_parameters", "check_parameters"]
+__all__ = ["BookError", "Step", "TRAININGS", "TRAINING_TITLES", "EVAL_SIZES", "EXPERIMENTS", "SEEDED", "FRAMEWORK_RUNS",
+           "run_seeds", "plan", "apply_params", "notebook_parameters", "check_parameters"]
 
 
 class BookError(RuntimeError):
@@ -50,11 +50,14 @@ TRAINING_TITLES = {
 
 # Evaluation sizes of the experiment notebooks per profile: masks per ratio bin, test images, examples shown,
 # what the timing notebook measures (the paper's networks at 256 px, except in the smoke book), and how many
-# seeds each training run is trained with (every comparison then reads all of them).
+# seeds each training run is trained with (every comparison then reads all of them). `framework_seeds`, where
+# given, is the count of the three frameworks' runs (det, weight, adv): the study's Det vs Adv verdict turns on
+# Adv's seed spread (0.36 dB over 3 seeds), so Fig. 6 and Table 1 get 5 seeds and the ablations keep 3.
 EVAL_SIZES: dict[str, dict[str, Any]] = {
     "smoke": dict(per_bin=1, n_images=4, app_size=64, bench=dict(quick=True, repeats=1), seeds=1),
     "cpu": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3), seeds=1),
-    "study": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3), seeds=3),
+    "study": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3), seeds=3,
+                  framework_seeds=5),
     "paper": dict(per_bin=100, n_images=0, app_size=256, bench=dict(quick=False, repeats=20), seeds=1),  # --seeds 3: 3x
 }
 
@@ -75,6 +78,21 @@ EXPERIMENTS: list[tuple[str, str, tuple[str, ...]]] = [
 
 # The comparisons: they read every seed of their runs (the others show the first seed's results).
 SEEDED = frozenset({"table1", "table2", "frameworks", "weight_mapping", "detector", "validation"})
+FRAMEWORK_RUNS = ("det", "weight", "adv")
+
+
+def run_seeds(profile: str, seeds: int | None = None) -> dict[str, int]:
+    """How many seeds each training run gets: the profile's ``EVAL_SIZES`` count, its ``framework_seeds`` for
+    the three frameworks' runs; ``seeds`` (``gdn book --seeds N``) gives every run N."""
+    sizes = EVAL_SIZES.get(profile, EVAL_SIZES["cpu"])
+    if seeds is not None:
+        counts = {run: int(seeds) for run in TRAININGS}
+    else:
+        counts = {run: int(sizes.get("framework_seeds", sizes["seeds"]) if run in FRAMEWORK_RUNS else sizes["seeds"])
+                  for run in TRAININGS}
+    if min(counts.values()) < 1:
+        raise BookError(f"seeds must be at least 1, got {min(counts.values())}")
+    return counts
 
 
 @dataclass
@@ -94,36 +112,37 @@ class Step:
 
 
 def plan(profile: str, overrides: Mapping[str, Any] | None = None, *, seeds: int | None = None) -> list[Step]:
-    """The book's steps for ``profile`` in execution order: the seven trainings (each ``seeds`` times, by
-    default the profile's ``EVAL_SIZES`` count: seed k is run :func:`~gdn.book.runs.seed_run` with the
-    profile's seed + k), then the experiments, which read every seed. ``overrides`` are training config keys
-    for every training run (e.g. ``device``, ``train_data``)."""
+    """The book's steps for ``profile`` in execution order: the seven trainings (each with its
+    :func:`run_seeds` count, every run ``seeds`` times if given: seed k is run :func:`~gdn.book.runs.seed_run`
+    with the profile's seed + k), then the experiments, each reading the seeds that all its runs have.
+    ``overrides`` are training config keys for every training run (e.g. ``device``, ``train_data``)."""
     from gdn.config import PROFILES, resolve
 
     if profile not in PROFILES:
         raise BookError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     sizes = EVAL_SIZES.get(profile, EVAL_SIZES["cpu"])
-    n_seeds = int(sizes["seeds"] if seeds is None else seeds)
-    if n_seeds < 1:
-        raise BookError(f"seeds must be at least 1, got {n_seeds}")
+    counts = run_seeds(profile, seeds)
     overrides = dict(overrides or {})
     given_seed = overrides.pop("seed", None)  # the first seed's; seed k is this + k (in each run's config)
     base_seed = int(resolve(profile, {} if given_seed is None else {"seed": given_seed}).seed)
     device = str(overrides.get("device", "cpu"))
     steps: list[Step] = []
     order = sorted(TRAININGS.items(), key=lambda item: _START_ORDER[item[1].get("framework", "det")])
-    for k in range(n_seeds):
+    for k in range(max(counts.values())):
         for run, spec in order:
+            if k >= counts[run]:
+                continue
             name = seed_run(run, k)
             params = {"profile": profile, "run": name, "config": dict(spec, **({"seed": base_seed + k} if k or given_seed is not None else {}))}
             if overrides:
                 params["overrides"] = dict(overrides)
-            seed_text = f" (seed {base_seed + k})" if n_seeds > 1 else ""
+            seed_text = f" (seed {base_seed + k})" if counts[run] > 1 else ""
             steps.append(Step(f"train_{name}", "train.ipynb", params,
                               outputs=(checkpoint(profile, name).as_posix(),
                                        (run_dir(profile, name) / "summary.json").as_posix()),
                               title=f"Training run {name}: {TRAINING_TITLES[run]}{seed_text}", parallel=True))
     for name, title, needs in EXPERIMENTS:
+        n_seeds = min((counts[r] for r in needs), default=1) if name in SEEDED else 1
         if name == "timing":
             params = {"profile": profile, **sizes["bench"], "device": device}
         elif name == "applications":
@@ -131,7 +150,7 @@ def plan(profile: str, overrides: Mapping[str, Any] | None = None, *, seeds: int
         else:
             params = {"profile": profile, "per_bin": sizes["per_bin"], "n_images": sizes["n_images"],
                       "device": device, **({"seeds": n_seeds} if name in SEEDED else {})}
-        deps = tuple(f"train_{seed_run(r, k)}" for r in needs for k in range(n_seeds if name in SEEDED else 1))
+        deps = tuple(f"train_{seed_run(r, k)}" for r in needs for k in range(n_seeds))
         steps.append(Step(name, f"{name}.ipynb", params, deps=deps, title=title))
     return steps
 

@@ -263,8 +263,8 @@ def run_book(profile: str, *, workdir: str | Path | None = None, params: Sequenc
              execute: Executor | None = None, out=None, jobs: int | None = None,
              seeds: int | None = None) -> dict[str, str]:
     """Everything ``gdn book`` does; returns step name -> "ran" / "reused". ``jobs``: trainings run side by
-    side (default :func:`default_jobs` for the trainings' device); ``seeds``: each training's seeds (default: the
-    profile's, :data:`gdn.book.plan.EVAL_SIZES`)."""
+    side (default :func:`default_jobs` for the trainings' device); ``seeds``: every training's seeds (default: the
+    profile's, :func:`gdn.book.plan.run_seeds`)."""
     from gdn.config import resolve
 
     out = out or sys.stdout

@@ -198,7 +198,7 @@ def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mas
               f"seeds' variance and the pairs' (two-level bootstrap), and a figure of results shows the first seed."
               if seeds > 1 else
               " Each run is trained with one seed, so its intervals hold the pairs' variance only, not the seeds' "
-              "(the study profile, `make book PROFILE=study`, trains 3 seeds per run).")
+              "(the study profile, `make book PROFILE=study`, trains 3 seeds per run, 5 for Det, Weight and Adv).")
     return (f"Profile {profile}: generator width {cfg.width} with {cfg.res_blocks} residual blocks{norm}, trained for "
             f"{steps} of batch {cfg.batch_size} on {train}{start}; evaluated on {test} with {n_masks} free-form masks "
             f"({per_bin} per mask-ratio bin, seed {mask_seed}). Three disjoint photo sets: training, validation ({val}; "

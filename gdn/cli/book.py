@@ -12,7 +12,7 @@ def main(argv: list[str]) -> int:
                                 "unchanged runs) and build it with jupyter-book into WORKDIR/_build/html.")
     p.add_argument("--profile", default="cpu", help="smoke | cpu | study | paper (default: cpu)")
     p.add_argument("--seeds", type=int, metavar="N", help="train every run with N seeds (default: the profile's: "
-                                                         "1, the study and paper profiles 3)")
+                                                         "1; the study 3, and 5 for its Det, Weight and Adv runs)")
     p.add_argument("--workdir", help="build in this folder (copies _config.yml, _toc.yml, book/, notebooks/ "
                                      "there; runs/ and figures/ land there); default: the repository root")
     p.add_argument("--param", "-p", action="append", default=[], metavar="[STEP.]NAME=VALUE",

@@ -19,7 +19,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from gdn.config import Config
 
-__all__ = ["build_train_set", "build_val_images", "build_test_images", "EpochSampler", "run_loader", "workers", "loader_throughput"]
+__all__ = ["VAL_SEED", "build_train_set", "build_val_images", "build_test_images", "EpochSampler", "run_loader",
+           "workers", "loader_throughput"]
 
 
 def build_train_set(cfg: Config) -> Dataset:
@@ -36,13 +37,19 @@ def build_train_set(cfg: Config) -> Dataset:
     return InpaintingDataset(images, masks, seed=cfg.seed, shuffle_masks=masks is not None, augment=cfg.augment)
 
 
+# The validation pairs (the built-in photos' crops, the in-training mask bank) are drawn with the default seed
+# whatever the run's own: every seed of a run is then checked on the same pairs, and a band over seeds is the
+# seeds' spread, not the pairs'.
+VAL_SEED = Config.seed
+
+
 def build_val_images(cfg: Config) -> Dataset:
     """The validation images (in-training checks and every recipe choice; never a test photo): the built-in
-    validation photos, or ``cfg.val_data``."""
+    validation photos (their crops drawn with :data:`VAL_SEED`), or ``cfg.val_data``."""
     from gdn.data import BuiltinPhotos, ImageFolder
 
     if cfg.val_data == "builtin":
-        return BuiltinPhotos("val", size=cfg.size, n=cfg.builtin_test, seed=cfg.seed)
+        return BuiltinPhotos("val", size=cfg.size, n=cfg.builtin_test, seed=VAL_SEED)
     return ImageFolder(cfg.val_data, size=cfg.size)
 
 

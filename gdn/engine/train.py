@@ -24,7 +24,7 @@ import torch.distributed as dist
 from gdn.config import Config
 from gdn.device import autocast, resolve_device
 from gdn.engine.checkpoint import load_checkpoint, save_checkpoint
-from gdn.engine.loader import EpochSampler, build_train_set, build_val_images, run_loader
+from gdn.engine.loader import VAL_SEED, EpochSampler, build_train_set, build_val_images, run_loader
 from gdn.engine.schedule import schedule, total_steps
 from gdn.files import atomic_write, write_json
 from gdn.frameworks import Framework
@@ -105,13 +105,14 @@ def _truncate_log(path: Path, step: int) -> None:
 
 
 def _val_batch(cfg: Config, device: torch.device) -> dict[str, torch.Tensor]:
-    """The fixed validation batch: validation images (never a test photo) paired with a mask bank (the same masks
-    at every evaluation), then the same pairs colour-shifted (``gdn.data.SHIFTS``); ``shifted`` marks those."""
+    """The fixed validation batch: validation images (never a test photo) paired with a mask bank (the same pairs
+    at every evaluation and for every seed: ``VAL_SEED``), then the same pairs colour-shifted
+    (``gdn.data.SHIFTS``); ``shifted`` marks those."""
     from gdn.data import SHIFTS, colour_shift
     from gdn.masks import mask_bank
 
     images = build_val_images(cfg)
-    masks = mask_bank(max(1, cfg.eval_per_bin), cfg.size, seed=cfg.seed)
+    masks = mask_bank(max(1, cfg.eval_per_bin), cfg.size, seed=VAL_SEED)
     n = len(masks)
     image = torch.stack([images[k % len(images)] for k in range(n)])  # (N,3,H,W)
     mask = torch.from_numpy(np.stack(masks)).float()[:, None]  # (N,1,H,W), 1 = hole
