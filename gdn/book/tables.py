@@ -74,7 +74,7 @@ def single_seed_note() -> str:
     return (f"(One seed per run: these intervals hold the pairs' variance, not the seeds'. In the study profile "
             f"({r['when']}, {r['seeds']} seeds per run, {r['machine']}) seeds alone moved a run's test PSNR by up to "
             f"{r['psnr_spread_db']:.2f} dB and its detector's AUROC by up to {r['auroc_spread']:.2f}: a difference "
-            f"below that is not decided here; `make book PROFILE=study` decides it.)")
+            f"below that is not decided here; `make book PROFILE=study` puts the seeds in the intervals.)")
 
 
 def ci_note(seeds: int = 1, over: str = "the bin's image/mask pairs") -> str:
