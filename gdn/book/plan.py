@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 from gdn.book.runs import checkpoint, run_dir, seed_run
 
 __all__ = ["BookError", "Step", "TRAININGS", "TRAINING_TITLES", "EVAL_SIZES", "EXPERIMENTS", "SEEDED", "FRAMEWORK_RUNS",
-           "run_seeds", "plan", "apply_params", "notebook_parameters", "check_parameters"]
+           "run_seeds", "seeds_text", "plan", "apply_params", "notebook_parameters", "check_parameters"]
 
 
 class BookError(RuntimeError):
@@ -93,6 +93,14 @@ def run_seeds(profile: str, seeds: int | None = None) -> dict[str, int]:
     if min(counts.values()) < 1:
         raise BookError(f"seeds must be at least 1, got {min(counts.values())}")
     return counts
+
+
+def seeds_text(profile: str) -> str:
+    """The profile's seed counts in words, e.g. "3 seeds per run, 5 for Det, Weight and Adv"."""
+    counts = run_seeds(profile)
+    base, frameworks = min(n for r, n in counts.items() if r not in FRAMEWORK_RUNS), counts["det"]
+    more = f", {frameworks} for Det, Weight and Adv" if frameworks != base else ""
+    return f"{base} seed{'s' if base > 1 else ''} per run{more}"
 
 
 @dataclass

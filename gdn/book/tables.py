@@ -193,12 +193,14 @@ def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mas
                   " The paper trains 100 epochs at 256 x 256 on CelebA-HQ, Places2 and Paris StreetView and "
                   "tests on 12k masks, so these numbers are not comparable with its tables in absolute terms; "
                   "compare the trends.")
+    from gdn.book.plan import seeds_text
+
     norm = "" if cfg.norm == "instance" else ", no instance norm"
     seeded = (f" Every run is trained with {seeds} seeds (initial weights and data order); every interval holds the "
               f"seeds' variance and the pairs' (two-level bootstrap), and a figure of results shows the first seed."
               if seeds > 1 else
               " Each run is trained with one seed, so its intervals hold the pairs' variance only, not the seeds' "
-              "(the study profile, `make book PROFILE=study`, trains 3 seeds per run, 5 for Det, Weight and Adv).")
+              f"(the study profile, `make book PROFILE=study`, trains {seeds_text('study')}).")
     return (f"Profile {profile}: generator width {cfg.width} with {cfg.res_blocks} residual blocks{norm}, trained for "
             f"{steps} of batch {cfg.batch_size} on {train}{start}; evaluated on {test} with {n_masks} free-form masks "
             f"({per_bin} per mask-ratio bin, seed {mask_seed}). Three disjoint photo sets: training, validation ({val}; "
