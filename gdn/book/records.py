@@ -10,5 +10,8 @@ __all__ = ["STUDY_SEEDS"]
 # Measured by `gdn book --profile study` at commit d721537, 3 December 2026 (5 seeds of Det, Weight and Adv, 3 of
 # the ablations): Adv's seeds spread 0.51 dB (Det 0.20, Weight 0.02) in Table 1's PSNR; the Det runs' detectors
 # 0.03 in Fig. 7's AUROC on their own results. (The first study, at 7ed13b8 with 3 seeds: 0.36 dB and 0.02.)
+# Kept as the record although the study's Adv now uses the adversarial weight 0.01 (e256d89: Adv 0.05 dB, Det's
+# 0.20 the largest): 0.51 dB is the spread of an Adv with the cpu profile's weight 0.1, the larger and so the
+# more careful bound for the default book's single-seed verdicts.
 STUDY_SEEDS = dict(when="3 December 2026", machine="2 cores of an AMD EPYC", seeds="3 to 5", psnr_spread_db=0.51,
                    auroc_spread=0.03)
