@@ -123,8 +123,9 @@ WHY: dict[str, str] = {
     "exp_base": "Fig. 3's study of the exponential base",
     "hole_weight": "the warm start trains a plain L1 (weight 1 on holes and valid pixels alike)",
     "valid_weight": "the Weight framework's L1 weight on valid pixels",
-    "adv_weight": "EdgeConnect's default weight of the adversarial term (its example config's 0.1 is ours by default); "
-                  "chosen on the validation photos, where 0.1 spread the study's Adv seeds by half a dB",
+    "adv_weight": "the Adv framework's adversarial weight (the paper gives none; the default is EdgeConnect's example "
+                  "0.1); the study uses EdgeConnect's default 0.01, chosen on the validation photos, where 0.1 "
+                  "spread its Adv seeds by half a dB",
     "init": "a shared warm start: many fast steps of one small network, and paired comparisons",
     "critic_warmup": "critic-only steps before the joint phase (a head start for the critic)",
     "critic_cooldown": "critic-only steps after the generator's last: the maps answer the final generator",

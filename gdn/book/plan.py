@@ -51,8 +51,9 @@ TRAINING_TITLES = {
 # Evaluation sizes of the experiment notebooks per profile: masks per ratio bin, test images, examples shown,
 # what the timing notebook measures (the paper's networks at 256 px, except in the smoke book), and how many
 # seeds each training run is trained with (every comparison then reads all of them). `framework_seeds`, where
-# given, is the count of the three frameworks' runs (det, weight, adv): the study's Det vs Adv verdict turns on
-# Adv's seed spread (0.36 dB over 3 seeds), so Fig. 6 and Table 1 get 5 seeds and the ablations keep 3.
+# given, is the count of the three frameworks' runs (det, weight, adv): the first study's Det vs Adv verdict
+# turned on the seed spread (Adv's 0.36 dB over 3 seeds, at the adversarial weight 0.1), so Fig. 6 and Table 1
+# get 5 seeds and the ablations keep 3.
 EVAL_SIZES: dict[str, dict[str, Any]] = {
     "smoke": dict(per_bin=1, n_images=4, app_size=64, bench=dict(quick=True, repeats=1), seeds=1),
     "cpu": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3), seeds=1),
