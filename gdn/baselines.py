@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["biharmonic", "telea", "mean_colour", "valid_mean", "push_pull", "harmonic", "BASELINES"]
+__all__ = ["biharmonic", "telea", "mean_colour", "valid_mean", "push_pull", "harmonic", "spline", "BASELINES"]
 
 
 def _per_image(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], image: torch.Tensor,
@@ -133,10 +133,61 @@ def harmonic(image: torch.Tensor, mask: torch.Tensor, iters: int = 10, gain: flo
     return _pull(image, mask, gain, iters)
 
 
+TENSION = 0.3  # spline's default tension, per pixel^2 (chosen on the validation photos: the Generalisation chapter)
+_NEIGHBOURS = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])  # the 5-point Laplacian
+
+
+def spline(image: torch.Tensor, mask: torch.Tensor, tension: float = TENSION, iters: int = 20) -> torch.Tensor:
+    """A thin-plate spline under tension: the hole pixels solve ``(Delta^2 - tension Delta) u = 0`` with the
+    valid pixels as boundary values (Schweikert 1966; Smith and Wessel, Geophysics 1990). ``tension`` 0 is
+    :func:`biharmonic` (smooth, continues the border's gradient into the hole, overshoots on a noisy border);
+    a large one tends to :func:`harmonic` (no overshoot, but a crease at the border); between the two, per pixel
+    of the image at hand, it beats both on the validation photos (Generalisation chapter).
+
+    Solved coarse to fine over :func:`push_pull`'s pyramid: a cell with any valid pixel keeps its valid
+    pixels' average, the others start from the coarser level's solution and take ``min(iters, side)``
+    conjugate-gradient steps of the discrete system (the 5-point Laplacian with Neumann borders, applied
+    twice: symmetric positive definite on the hole pixels). Batched, differentiable, weights-free, exportable
+    (convolutions and reductions only); (B,C,H,W) in and out, valid pixels unchanged, clamped to [0,1]. About 3x the cost of
+    :func:`harmonic`: meant for images up to a few hundred pixels (the generator's working scale)."""
+    if image.ndim == 3:  # one image (C,H,W) with its (1,H,W) mask
+        return spline(image[None], mask[None], tension, iters)[0]
+    C = image.shape[1]
+    lap = _NEIGHBOURS.to(image)[None, None].repeat(C, 1, 1, 1)  # (C,1,3,3)
+    lap_tension = lap.clone()
+    lap_tension[:, :, 1, 1] -= tension
+
+    def operator(p: torch.Tensor) -> torch.Tensor:  # (Delta^2 - tension Delta) p, Neumann borders
+        inner = F.conv2d(F.pad(p, (1, 1, 1, 1), mode="replicate"), lap, groups=C)
+        return F.conv2d(F.pad(inner, (1, 1, 1, 1), mode="replicate"), lap_tension, groups=C)
+
+    def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # (B,C,1,1): one CG system per image and channel
+        return (a * b).sum(dim=(-2, -1), keepdim=True)
+
+    levels = _pyramid(image, mask)
+    x = levels[-1][0] / levels[-1][1].clamp_min(1e-6)  # (B,C,1,1): the mean colour
+    for num, den in reversed(levels[:-1]):
+        up = F.interpolate(x, size=num.shape[-2:], mode="bilinear", align_corners=False)
+        unknown = (den == 0).to(image.dtype)  # (B,1,h,w): cells without a valid pixel
+        x = torch.where(den > 0, num / den.clamp_min(1e-12), up)
+        r = -operator(x) * unknown
+        p, rr = r, dot(r, r)
+        for _ in range(min(iters, max(num.shape[-2:]))):
+            ap = operator(p) * unknown
+            a = rr / dot(p, ap).clamp_min(1e-30)
+            x = x.addcmul(a, p)
+            r = r.addcmul(a, ap, value=-1)
+            rr_next = dot(r, r)
+            p = torch.addcmul(r, rr_next / rr.clamp_min(1e-30), p)
+            rr = rr_next
+    return x.clamp(0, 1)  # the spline overshoots a little at sharp borders; pixels stay pixels
+
+
 BASELINES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "biharmonic": biharmonic,
     "telea": telea,
     "mean colour": mean_colour,
     "push-pull": push_pull,
     "harmonic": harmonic,
+    "spline": spline,
 }

@@ -80,3 +80,21 @@ def test_baselines_work_as_evaluate_methods(smooth_batch):
     alls = [r for r in rows if r["bin"] == "all"]
     assert [r["method"] for r in alls] == ["biharmonic", "telea"]
     assert all(r["count"] == 2 and r["psnr"] > 35 for r in alls)  # biharmonic: inf (exact in 8 bits)
+
+
+def test_spline_continues_smooth_shading_better_than_harmonic():
+    """The spline solves a fourth-order system: a linear ramp comes back exactly, curved shading closer than the
+    harmonic fill's (which only interpolates the border and creases at it)."""
+    from gdn.baselines import harmonic, spline
+
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, SIZE), torch.linspace(0, 1, SIZE), indexing="ij")
+    ramp = torch.stack([0.2 + 0.6 * xx, 0.3 + 0.4 * yy, 0.5 + 0.2 * xx - 0.1 * yy])[None]  # (1,3,48,48)
+    curved = torch.stack([0.2 + 0.6 * xx ** 2, 0.3 + 0.4 * yy * xx, 0.5 + 0.3 * torch.sin(3 * yy)])[None]
+    mask = torch.zeros(1, 1, SIZE, SIZE)
+    mask[..., 12:36, 10:30] = 1
+    assert ((spline(ramp, mask) - ramp).abs() * mask).max() < 1e-3
+
+    def err(fn):
+        return ((fn(curved, mask) - curved).abs() * mask).sum() / (3 * mask.sum())
+
+    assert err(spline) < 0.6 * err(harmonic)

@@ -46,8 +46,8 @@ def test_evaluate_writes_one_row_per_method_and_bin(tmp_path, ckpt, capsys):
     assert main(["evaluate", "--checkpoint", f"det={ckpt}", "--builtin", "--mask-bank", "1", "--baselines",
                  "--fid", "off", "--out", str(out)]) == 0
     rows = list(csv.DictReader(open(out / "metrics.csv")))
-    assert {r["method"] for r in rows} == {"det", "biharmonic", "telea", "mean colour", "push-pull", "harmonic"}
-    assert len(rows) == 6 * 7 and all(r["count"] == "1" for r in rows if r["bin"] != "all")
+    assert {r["method"] for r in rows} == {"det", "biharmonic", "telea", "mean colour", "push-pull", "harmonic", "spline"}
+    assert len(rows) == 7 * 7 and all(r["count"] == "1" for r in rows if r["bin"] != "all")
     assert json.loads((out / "metrics.json").read_text())["masks"].startswith("mask_bank(1")
     assert "psnr" in capsys.readouterr().out
 

@@ -167,10 +167,10 @@ def test_residual_generator_follows_a_colour_shift_of_its_input_exactly():
 
 
 def test_build_generator_picks_the_class_by_colour_anchor():
-    from gdn.anchored import ANCHORS, ResidualGenerator, build_generator
+    from gdn.anchored import ANCHORS, ResidualGenerator, SplineResidualGenerator, build_generator
     from gdn.config import resolve
 
-    kinds = {"none": Generator, "residual": ResidualGenerator}
+    kinds = {"none": Generator, "residual": ResidualGenerator, "spline": SplineResidualGenerator}
     assert set(ANCHORS) == set(kinds)
     for kind, cls in kinds.items():
         g = build_generator(resolve("smoke", {"colour_anchor": kind}))
