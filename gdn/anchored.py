@@ -13,7 +13,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from gdn.baselines import harmonic, spline, valid_mean
+from functools import partial
+
+from gdn.baselines import LEVELS, harmonic, spline, valid_mean
 from gdn.networks import Generator
 
 __all__ = ["ANCHORS", "ResidualGenerator", "SplineResidualGenerator", "build_generator", "smooth_anchor",
@@ -35,12 +37,14 @@ class ResidualGenerator(Generator):
     :func:`smooth_anchor` over a training-free ``fill`` (:func:`harmonic` here), ``d = (I - A)(1 - M)`` the
     valid pixels' detail around it (zero in the holes) and ``s`` each image's per-channel RMS of ``d``
     (``floor`` added). An affine change of any channel's levels (a tint, a brightness or contrast change)
-    changes ``A``, ``d`` and ``s`` alike and leaves ``d / s`` unchanged, so the output follows it exactly: the network cannot learn a colour prior,
-    only detail. The paper's output tanh is gone (the output is a sum); it is kept in [0, 1] by a clamp whose
+    changes ``A``, ``d`` and ``s`` alike and leaves ``d / s`` unchanged, so the output follows it exactly: the
+    network cannot learn a colour prior, only detail. The paper's output tanh is gone (the output is a sum); it is kept in [0, 1] by a clamp whose
     gradient passes through (a clamped pixel still learns)."""
 
     floor = 2 / 255  # RMS added to s: a flat channel's noise is not blown up
-    fill = staticmethod(harmonic)  # the training-free fill the network departs from
+    # the training-free fill the network departs from, over a pyramid of fixed depth (an exported graph fits
+    # every image size; the same fill as a full pyramid up to 128 px)
+    fill = staticmethod(partial(harmonic, levels=LEVELS))
 
     def __init__(self, width: int = 64, res_blocks: int = 8, norm: str = "instance"):
         super().__init__(width, res_blocks, norm)
