@@ -178,8 +178,10 @@ class BuiltinPhotos(Dataset):
     ``n``.
     """
 
+    SCALE = (0.35, 1.0)  # the crop's side as a share of the photo's shorter side: from a detail to the whole
+
     def __init__(self, split: str = "train", size: int = 256, n: int = 64, seed: int = 0, *,
-                 scale: tuple[float, float] = (0.35, 1.0)):
+                 scale: tuple[float, float] = SCALE):
         if split not in SPLITS:
             raise ValueError(f"split must be one of {tuple(SPLITS)}, got {split!r}")
         if n <= 0:

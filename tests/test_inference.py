@@ -1,4 +1,4 @@
-"""gdn.engine.inference: exact compositing, any size/layout/bit depth, windows for large photos, the CLI's error paths."""
+"""gdn.engine.inference: exact compositing, any size/layout/bit depth, the working scale of large photos, the CLI's error paths."""
 from __future__ import annotations
 
 import os
@@ -170,37 +170,61 @@ class _Recorder(torch.nn.Module):
         return self.generator(image, mask)
 
 
-def test_large_photo_goes_through_windows_at_the_trained_scale():
+def test_large_photo_goes_through_the_generator_at_its_working_scale():
     rec = _Recorder(Generator(8, 1))
-    inp = Inpainter(rec, size=256)
+    inp = Inpainter(rec, working_side=96)
     h, w = 900, 1200
     img = _photo(h, w)
     m = _rect(h, w, (40, 70, 50, 90), (800, 830, 1100, 1150))  # two small holes far apart
     img[m] = 0
     out = inp.inpaint(img, m)
     assert np.array_equal(out[~m], img[~m]) and _changed(out, img, m) > 0.9
-    assert rec.shapes and all(s[-2:] == (256, 256) for s in rec.shapes)  # never the whole (shrunk) photo
-    assert sum(s[0] for s in rec.shapes) == 2
-    assert [w.resized for w in inp.last_windows] == [False, False]
+    assert rec.shapes == [(1, 3, 96, 128)]  # once, the whole photo brought to a 96 px shorter side (aspect kept)
+    assert inp.last_scale.work == (96, 128) and inp.last_scale.factor == pytest.approx(900 / 96)
+    small = _photo(90, 300)  # shorter side within the working side: native, never upscaled
+    hole = _rect(90, 300, (10, 30, 20, 50))
+    inp.inpaint(small, hole)
+    assert inp.last_scale.native and rec.shapes[-1] == (1, 3, 92, 300)  # padded to a multiple of 4 only
 
 
-def test_window_plan_merges_near_holes_packs_specks_and_shrinks_only_huge_holes():
-    inp = Inpainter(Generator(8, 1), size=256)
-    near = _rect(900, 1200, (100, 120, 100, 120), (100, 120, 124, 140))  # 4 px apart: one group
-    assert len(inp.plan(near)[0]) == 1
-    specks = np.zeros((900, 1200), bool)
-    specks[200:300:7, 300:400:9] = True  # ~180 isolated pixels inside 100x100 px
-    wins, _ = inp.plan(specks)
-    assert len(wins) <= 2 and all(not w.resized and w.net == (256, 256) for w in wins)
-    dense = np.zeros((900, 1200), bool)
-    dense[::40, ::40] = True  # 690 holes all over: windows would cost more than one native pass
-    assert [(w.net, w.groups) for w in inp.plan(dense)[0]] == [((900, 1200), None)]
-    huge = _rect(900, 1200, (100, 700, 200, 800))
-    (win,), _ = inp.plan(huge)
-    assert win.resized and max(win.net) == 256 and (win.y1 - win.y0, win.x1 - win.x0) == (900, 1200)
-    rec = _Recorder(Generator(8, 1))
-    out = Inpainter(rec, size=256).inpaint(_photo(900, 1200), huge)
-    assert out.shape == (900, 1200, 3) and max(rec.shapes[0][-2:]) == 256
+def test_working_shape_and_detail_fill():
+    from gdn.engine.scales import detail_fill, hole_groups, working_shape
+
+    assert working_shape(64, 64, 96) == (64, 64) and working_shape(427, 640, 96) == (96, 144)
+    assert working_shape(3000, 40, 96) == (3000, 40)
+    hole = _rect(200, 300, (20, 40, 20, 40), (20, 40, 46, 60), (150, 170, 250, 270))  # 6 px apart, and one far
+    boxes, labels = hole_groups(hole, margin=8)
+    assert len(boxes) == 2 and set(np.unique(labels[hole])) == {1, 2}
+    assert boxes[0] == (slice(12, 48), slice(12, 68))  # the near pair's box, grown by the margin
+    # a residual that is a linear ramp comes back exactly (harmonic), and nothing changes off the hole
+    yy, xx = np.mgrid[0:200, 0:300]
+    ramp = torch.from_numpy(np.stack([yy / 200, xx / 300, (yy + xx) / 500]).astype(np.float32))[None]
+    fill = detail_fill(ramp, hole)
+    assert torch.all(fill[:, :, ~torch.from_numpy(hole)] == 0)
+    assert (fill - ramp)[:, :, torch.from_numpy(hole)].abs().max() < 1 / 255  # within one 8-bit level
+
+
+def test_generator_at_working_scale_keeps_its_gain_over_the_full_resolution_detail():
+    """A generator that returns the true photo (an oracle) at the working scale: the result upsampled plus the
+    detail fill is far closer to the photo than the detail fill alone of the photo (the harmonic fill)."""
+    from gdn.baselines import harmonic
+
+    H, W = 240, 320
+    yy, xx = np.mgrid[0:H, 0:W]
+    truth = np.stack([0.5 + 0.4 * np.sin(xx / 25.0), 0.5 + 0.4 * np.cos(yy / 30.0),
+                      0.4 + 0.3 * np.sin((xx + yy) / 40.0)], -1).astype(np.float32)  # (H,W,3) smooth shading
+    hole = _rect(H, W, (60, 180, 100, 220))
+
+    class Oracle(torch.nn.Module):
+        def forward(self, image, mask):  # the truth at whatever size it is asked for
+            t = torch.from_numpy(truth).permute(2, 0, 1)[None]
+            return torch.nn.functional.interpolate(t, size=image.shape[-2:], mode="bilinear", antialias=True)
+
+    out = Inpainter(Oracle(), working_side=96).inpaint((truth * 255).round().astype(np.uint8), hole) / 255.0
+    x, m = torch.from_numpy(truth).permute(2, 0, 1)[None], torch.from_numpy(hole).float()[None, None]
+    base = harmonic(x, m)[0].permute(1, 2, 0).numpy()
+    err = np.abs(out - truth)[hole].mean()
+    assert err < 0.02 and err < 0.2 * np.abs(base - truth)[hole].mean()
 
 
 @pytest.mark.parametrize("hw", [(37, 53), (5, 3)])
@@ -212,7 +236,7 @@ def test_artifact_map_shape_and_range(inp, hw):
 def test_artifact_map_tiles_match_a_whole_pass():
     torch.manual_seed(0)
     det = Detector()
-    inp = Inpainter(Generator(8, 1), det, size=64)
+    inp = Inpainter(Generator(8, 1), det, working_side=1024)
     inp.detector_tile, inp.detector_whole_pixels = 64, 0  # force 3 x 3 tiles of 64 px (+ 32 px halo)
     img = _photo(136, 168)
     v = inp.artifact_map(img)
@@ -267,6 +291,32 @@ def test_cli_writes_output_and_artifact_map(ckpts, tmp_path, capfd):
     res = _load(tmp_path / "out.png")
     assert res.shape == img.shape and np.array_equal(res[~m], img[~m]) and _changed(res, img, m) > 0.9
     assert _load(tmp_path / "map.png").shape == (60, 90, 3)
+
+
+def test_cli_without_a_model_flag_uses_the_books_det_model_else_the_bundled_one(ckpts, tmp_path, capfd,
+                                                                               monkeypatch):
+    import shutil
+
+    from gdn.demo import launch
+
+    monkeypatch.setattr(launch, "_search_roots", lambda: [tmp_path])  # not this checkout's own runs/
+    monkeypatch.delenv(launch.ENV_CHECKPOINT, raising=False)
+    img = _photo(60, 90)
+    m = _rect(60, 90, (10, 40, 20, 70))
+    args = [_save(tmp_path / "img.png", img), _save(tmp_path / "mask.png", m.astype(np.uint8) * 255),
+            "-o", str(tmp_path / "out.png"), "--device", "cpu"]
+    assert main_inpaint(args) == 0  # a fresh clone: the generator shipped with the package
+    out, err = capfd.readouterr()
+    assert err == "" and "bundled warm-start generator" in out
+    res = _load(tmp_path / "out.png")
+    assert np.array_equal(res[~m], img[~m]) and _changed(res, img, m) > 0.9
+    assert main_inpaint(args + ["--artifact-map", str(tmp_path / "map.png")]) == 2  # it has no detector
+    assert "no pixel-wise detector" in capfd.readouterr().err and not (tmp_path / "map.png").exists()
+    book = tmp_path / "runs" / "cpu" / "det" / "last.pt"  # after make book
+    book.parent.mkdir(parents=True)
+    shutil.copy(ckpts["det"], book)
+    assert main_inpaint(args + ["--artifact-map", str(tmp_path / "map.png")]) == 0
+    assert str(book) in capfd.readouterr().out and (tmp_path / "map.png").is_file()
 
 
 @pytest.mark.parametrize("kind", ["gray8", "rgba8", "gray16", "rgb16", "rgba16"])

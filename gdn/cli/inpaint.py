@@ -1,4 +1,8 @@
-"""``gdn inpaint IMAGE MASK -o OUT (--checkpoint CKPT | --model DIR [--backend onnx]) [--artifact-map MAP]``."""
+"""``gdn inpaint IMAGE MASK -o OUT [--checkpoint CKPT | --model DIR [--backend onnx]] [--artifact-map MAP]``.
+
+No model flag: the demo's choice (:func:`gdn.demo.launch.find_checkpoint`): the book's Det model
+(``runs/cpu/det/last.pt``, ``make book``) when it has been built, else the generator bundled with the package;
+the output names which."""
 from __future__ import annotations
 
 import argparse
@@ -18,8 +22,10 @@ def parser() -> argparse.ArgumentParser:
                    help="same size as IMAGE; white (>= 128 in 8-bit, luminance of colour masks) = hole")
     p.add_argument("-o", "--output", metavar="OUT", required=True,
                    help="result, written in IMAGE's mode (.png .jpg .bmp .tif .webp; 16-bit needs .png/.tif)")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--checkpoint", metavar="CKPT", help="a gdn checkpoint (.pt), run with PyTorch")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--checkpoint", metavar="CKPT",
+                        help="a gdn checkpoint (.pt), run with PyTorch (default: the book's Det model, "
+                             "runs/cpu/det/last.pt, when make book has built it, else the bundled generator)")
     source.add_argument("--model", metavar="DIR", help="a folder written by gdn export, run with onnxruntime")
     p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="torch (with --checkpoint) or onnx (with --model); the default follows the source")
@@ -39,7 +45,18 @@ def main(argv: list[str]) -> int:
     from gdn.imageio import InputError
 
     backend = args.backend or ("onnx" if args.model else "torch")
+    chosen = ""
+    if not (args.checkpoint or args.model or backend == "onnx"):
+        from gdn.demo.launch import BUNDLED_CHECKPOINT, find_checkpoint
+
+        found, _ = find_checkpoint()
+        if found is not None:
+            args.checkpoint = str(found)
+            chosen = (" with the bundled warm-start generator (no detector; make book trains the Det model)"
+                      if found == BUNDLED_CHECKPOINT else f" with {found}")
     try:
+        if not (args.checkpoint or args.model):
+            raise InputError("no model: pass --checkpoint CKPT (PyTorch) or --model DIR (an ONNX export)")
         if backend == "onnx" and not args.model:
             raise InputError(f"{args.checkpoint}: --backend onnx runs an exported model; write one with gdn export "
                              f"--checkpoint {args.checkpoint} -o DIR, then pass --model DIR")
@@ -54,5 +71,5 @@ def main(argv: list[str]) -> int:
     except (OSError, RuntimeError, MemoryError) as e:
         print(fail("inpaint", f"{type(e).__name__}: {e}"), file=sys.stderr)
         return 1
-    print(summary)
+    print(summary + chosen)
     return 0

@@ -11,8 +11,9 @@ Design:
   full-resolution coordinates and stamped into ``mask`` as a capsule (disc swept along the segment); then only
   the touched rectangle of the view is re-rendered from ``mask`` and sent (``put_image_data``). Nothing is read
   back from the browser, so the logic runs headless (tests replay ``canvas._handle_frontend_event``).
-- **Large photos** stay at full resolution: ``Inpainter.inpaint`` inpaints windows around the hole and keeps every
-  other pixel bit for bit; the download is the full-resolution PNG.
+- **Large photos** stay at full resolution: ``Inpainter.inpaint`` runs the networks at the scale they were
+  trained at, fills the hole at full resolution and keeps every other pixel bit for bit; the download is the
+  full-resolution PNG.
 - **Never silently busy**: before inpainting or training, the status line and a progress bar are updated (widget
   messages leave the kernel at once, even while the callback runs); afterwards the status shows the timings.
 - The brush size is in *screen* (view) pixels, i.e. what the user sees; undo keeps up to ``UNDO_DEPTH`` masks
@@ -416,9 +417,7 @@ class InpaintDemo:
             self.progress.value = 3
             self.progress.bar_style = "success"
             self.progress.description = "done"
-            windows = self.inpainter.last_windows
-            how = ("whole image" if len(windows) == 1 and windows[0].groups is None
-                   else f"{len(windows)} window{'s' * (len(windows) != 1)}")
+            how = f"the generator {self.inpainter.last_scale}"
             self.timings = {"inpaint_s": t1 - t0, "artifact_s": t2 - t1, "encode_s": t3 - t2, "total_s": t3 - t0}
             self.status.value = (f"inpainted {W}x{H} px in {t1 - t0:.2f} s ({how}); artifact map "
                                  f"{t2 - t1:.2f} s; total {t3 - t0:.2f} s")

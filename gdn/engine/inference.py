@@ -9,28 +9,23 @@ Design decisions (and why):
 - **Valid pixels are never touched.** The network only proposes values for hole pixels; the result is
   composited at the very end in the caller's own integer (or float) domain, ``out = where(hole, net, original)``,
   so every pixel outside the hole comes back bit for bit, whatever resizing happened on the way.
-- **No whole-image shrinking.** The generator was trained on ``size`` x ``size`` images (``size`` = the
-  checkpoint's ``config.size``). Images whose longer side is at most ``2 * size`` run whole at their native
-  resolution, padded (reflect) at the bottom/right to a multiple of 4 (at least 16): the network is fully
-  convolutional and sees the textures at the scale it learned them; upscaling a small image would only
-  invent blur. Larger photos go through *windows*: the hole is dilated by ``size // 32`` px so that nearby
-  strokes merge, split into connected groups (``scipy.ndimage.label``), and small groups are packed together
-  while their joint bounding box stays within ``size / 2``. Each group gets a square window of side
-  ``max(size, 2 x its bounding-box side)`` centred on it (clipped to the image), i.e. at least as much context
-  as hole. Windows up to ``2 * size`` run at native resolution (a window of exactly ``size`` is exactly the
-  trained input); only a larger window (a hole group bigger than ``size``) is *downscaled* so that its longer
-  side is ``size``, the prediction is upsampled back bilinearly, and its hole is therefore softer: the
-  documented fallback for huge holes. Hole colours never leak into the downscaled context (normalised
-  resampling of the valid pixels), and the downscaled mask is conservative (any hole coverage is a hole).
-  Windows of equal shape are batched; each window pastes only its own group's hole pixels, while its
-  generator input masks every hole pixel inside it. When holes are so dense that the windows would cost more
-  generator pixels than the whole image (many overlapping windows), and the image has at most
-  ``max_whole_pixels`` (4 MP, a memory bound), the whole image runs once at native resolution instead.
-- **Artifact maps at native scale.** The detector judges local texture (receptive field about 34 px, no
-  normalisation), so it runs at the native resolution, the scale the windows are inpainted at, rather than on
-  a shrunk photo where one-pixel seams would vanish. Up to ``detector_whole_pixels`` (1 MP) the image goes
-  through whole (padded to a multiple of 4); larger ones go through ``detector_tile`` (512) px tiles with a
-  32 px halo, which only bounds memory: away from the image border the values equal a whole-image pass.
+- **The generator works at the scale it was trained at.** A generator learns detail at the scale of its
+  training images (:func:`gdn.engine.loader.content_side`: ``size`` for a folder of photos brought whole to
+  ``size``, about 1.5 x ``size`` for the built-in photos' crops). A photo whose shorter side is larger is
+  brought down (antialiased, aspect kept) until its shorter side is that ``working_side``; the hole's colours
+  never leak into the small image (normalised resampling of the valid pixels) and any working pixel the hole
+  touches is a hole. The generator fills the small image, its fill is upsampled (bilinear), and the detail the
+  small image could not hold (the photo minus that upsampled fill, around the hole) is continued into the hole
+  by a harmonic fill at full resolution (:func:`gdn.engine.scales.detail_fill`, per group of nearby holes).
+  Run natively on a large photo, the network met content finer-grained than any it was trained on and made
+  its own training-free start worse (Generalisation chapter); at its working scale it sees what it learned. A
+  photo at most ``working_side`` on its shorter side runs natively (never upscaled: that would only invent
+  blur), padded (reflect) at the bottom/right to a multiple of 4 (at least 16).
+- **Artifact maps at the working scale.** The detector judges local texture (receptive field about 34 px) at
+  the scale it was trained at, so it sees the result brought to the same working size as the generator, and
+  its map is upsampled. Up to ``detector_whole_pixels`` (1 MP) the working image goes through whole; larger
+  ones (a long panorama) go through ``detector_tile`` (512) px tiles with a 32 px halo, which only bounds
+  memory: away from the image border the values equal a whole-image pass.
 - **Inputs.** Images: ndarray (uint8, uint16, float in [0,1]; (H,W), (H,W,1), (H,W,2) gray+alpha, (H,W,3),
   (H,W,4)), PIL image or path. Files are read with Pillow, except 16-bit colour PNG/TIFF, which Pillow would
   truncate to 8 bits, and are then read with OpenCV. A file's EXIF orientation is applied (the photo as viewers
@@ -39,8 +34,8 @@ Design decisions (and why):
   JPEG residue is re-binarised rather than rejected; arrays: bool as is, floats and integer arrays holding only
   0/1 at 0.5, other uint8 at 128, uint16 at 32768. ``invert_mask`` flips the polarity (black = hole).
 - **Backends.** ``backend="onnx"`` (``gdn inpaint --model DIR``) runs the models of ``gdn export`` with
-  onnxruntime on the CPU in fp32; only the two network calls change, so windows, padding, compositing and
-  the detector's tiling are the same code and valid pixels stay bit for bit.
+  onnxruntime on the CPU in fp32; only the two network calls change, so the working scale, padding,
+  compositing and the detector's tiling are the same code and valid pixels stay bit for bit.
 - **Output files** (``gdn inpaint``) keep the input's layout: gray stays gray, alpha is kept, 16-bit stays
   16-bit in PNG/TIFF. JPEG output re-compresses (lossy, 8-bit, no alpha), so only PNG, TIFF, BMP and
   lossless WebP keep the valid pixels bit for bit.
@@ -53,42 +48,44 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gdn.device import PRECISIONS, autocast, compile_for_inference, resolve_device
 from gdn.engine.checkpoint import CheckpointError, load_generator_and_detector
-from gdn.engine.windows import Window, ceil4, net_side, pad, plan_windows, window_inputs, window_output
+from gdn.engine.loader import content_side
+from gdn.engine.scales import Scale, ceil4, detail_fill, downscale, net_side, pad, working_shape
 from gdn.files import atomic_write
 from gdn.imageio import (LUMA, InputError, Pixels, check_output, encode, quantise, read_image, read_mask, to_rgb01,
                          to_rgb8)
 
-__all__ = ["Inpainter", "Window", "inpaint_file", "artifact_colormap", "overlay"]
+__all__ = ["Inpainter", "Scale", "inpaint_file", "artifact_colormap", "overlay"]
 
 BACKENDS = ("torch", "onnx")
 DETECTOR_HALO = 32  # px of context around each detector tile; the detector's receptive field is ~34 px wide
-BATCH_SIZE = 8  # windows per generator call
+BATCH_SIZE = 8  # detector tiles per call
 
 
 class Inpainter:
     """A trained generator (and, for Det checkpoints, its detector) ready for photos of any size.
 
-    ``size`` is the resolution the networks were trained at; it sets the window side and the point (``2*size``)
-    beyond which images are processed in windows rather than whole. See the module notes for the strategy.
+    ``working_side`` is the shorter side a photo is brought down to for the networks (the scale they were
+    trained at; ``from_checkpoint`` takes it from the checkpoint's config, :func:`gdn.engine.loader.content_side`);
+    smaller photos run natively. See the module notes for the strategy.
 
     ``backend="onnx"`` runs models written by ``gdn export`` with onnxruntime on the CPU (fp32): ``generator``
-    and ``detector`` are then ``.onnx`` paths (or ``gdn.engine.export.OnnxNetwork``); windows, padding, compositing and
-    the artifact map's tiling are the same code as for PyTorch.
+    and ``detector`` are then ``.onnx`` paths (or ``gdn.engine.export.OnnxNetwork``); the working scale, padding,
+    compositing and the artifact map's tiling are the same code as for PyTorch.
     """
 
-    max_whole_pixels = 1 << 22  # dense holes: run the whole image natively up to this size (memory bound)
     detector_tile = 512  # core side of the detector's tiles (a memory bound only; any multiple of 4)
     detector_whole_pixels = 1 << 20  # images up to this many pixels go through the detector in one pass
 
-    def __init__(self, generator: nn.Module, detector: nn.Module | None = None, *, size: int = 256,
+    def __init__(self, generator: nn.Module, detector: nn.Module | None = None, *, working_side: int = 256,
                  device: str | torch.device = "cpu", precision: str = "fp32", batch_size: int = BATCH_SIZE,
                  backend: str = "torch", compile: bool = False):
-        if size % 4 or size < 16:
-            raise ValueError(f"size must be a multiple of 4 and >= 16, got {size}")
+        if working_side < 16:
+            raise ValueError(f"working_side must be at least 16, got {working_side}")
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         if backend not in BACKENDS:
@@ -104,7 +101,7 @@ class Inpainter:
             device = "cpu"
         self.backend = backend
         self.device = _device(device)
-        self.size, self.precision, self.batch_size = int(size), precision, max(1, int(batch_size))
+        self.working_side, self.precision, self.batch_size = int(working_side), precision, max(1, int(batch_size))
         self.generator = generator.eval().to(self.device) if isinstance(generator, nn.Module) else generator
         self.detector = detector.eval().to(self.device) if isinstance(detector, nn.Module) else detector
         # what the passes call: the networks, or their compiled forms (each new window shape compiles once)
@@ -113,20 +110,21 @@ class Inpainter:
             self._generator = compile_for_inference(self.generator, self.device)
             self._detector = None if detector is None else compile_for_inference(self.detector, self.device)
         self.config = None
-        self.last_windows: list[Window] = []  # the plan of the latest inpaint call, for inspection
+        self.last_scale: Scale | None = None  # the scale of the latest inpaint call, for inspection
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: str | torch.device = "auto",
                         precision: str = "fp32", batch_size: int = BATCH_SIZE, backend: str = "torch",
                         compile: bool = False) -> "Inpainter":
-        """Load a checkpoint (``CheckpointError`` on any problem); the trained scale is its ``config.size``.
+        """Load a checkpoint (``CheckpointError`` on any problem); the working side is its config's
+        :func:`~gdn.engine.loader.content_side`.
         Only a ``det`` checkpoint has a detector: the Adv discriminator scores whole images, not pixels.
         ``backend="onnx"``: ``path`` is a folder written by ``gdn export`` (``ExportError`` on any problem)."""
         if backend == "onnx":
             from gdn.engine.export import load_exported
 
             generator, detector, cfg = load_exported(path)
-            inp = cls(generator, detector, size=cfg.size, device=device, precision=precision,
+            inp = cls(generator, detector, working_side=content_side(cfg), device=device, precision=precision,
                       batch_size=batch_size, backend="onnx")
             inp.config = cfg
             return inp
@@ -135,43 +133,40 @@ class Inpainter:
         dev = _device(device)
         generator, detector, ckpt = load_generator_and_detector(path)
         cfg = ckpt["config"]
-        inp = cls(generator, detector, size=cfg.size, device=dev, precision=precision, batch_size=batch_size,
-                  compile=compile)
+        inp = cls(generator, detector, working_side=content_side(cfg), device=dev, precision=precision,
+                  batch_size=batch_size, compile=compile)
         inp.config = cfg
         return inp
 
-    def plan(self, hole: np.ndarray) -> tuple[list[Window], np.ndarray | None]:
-        """The windows covering ``hole`` ((H,W) bool) and the group label of every hole pixel (None when the
-        image is processed whole)."""
-        return plan_windows(hole, self.size, self.max_whole_pixels)
+    def scale(self, shape: tuple[int, int]) -> Scale:
+        """The scale a photo of ``shape`` (H, W) goes through the networks at."""
+        return Scale(tuple(shape), working_shape(*shape, self.working_side))
 
     # -- network passes ---------------------------------------------------------------------------------
     def _autocast(self):
         return autocast(self.device, self.precision)
 
+    def _generate(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        """(1,3,h,w) image in [0,1], (1,1,h,w) mask (1 = hole) -> (1,3,h,w) raw prediction, padded on the way."""
+        h, w = x.shape[-2:]
+        ph, pw = net_side(h) - h, net_side(w) - w
+        with torch.inference_mode(), self._autocast():
+            pred = self._generator(pad(x, 0, ph, 0, pw).to(self.device), pad(m, 0, ph, 0, pw).to(self.device))
+        return pred.float().cpu()[..., :h, :w]
+
     def _predict(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
         """(H,W,3) float32 image, (H,W) bool hole -> (H,W,3) float32 holding the prediction at hole pixels."""
-        windows, labels = self.plan(hole)
-        self.last_windows = windows
-        out = np.zeros(rgb.shape, np.float32)
-        by_shape: dict[tuple, list[Window]] = {}
-        for w in windows:
-            by_shape.setdefault((w.net, w.resized), []).append(w)
-        with torch.inference_mode(), self._autocast():
-            for group in by_shape.values():
-                for i in range(0, len(group), self.batch_size):
-                    chunk = group[i:i + self.batch_size]
-                    inputs = [window_inputs(rgb, hole, w) for w in chunk]
-                    x = torch.stack([a for a, _ in inputs]).to(self.device)  # (B,3,h,w) in [0,1]
-                    m = torch.stack([b for _, b in inputs]).to(self.device)  # (B,1,h,w), 1 = hole
-                    pred = self._generator(x, m).float().cpu()  # (B,3,h,w) raw prediction
-                    for w, p in zip(chunk, pred):
-                        win = window_output(p, w)
-                        paste = hole[w.y0:w.y1, w.x0:w.x1]
-                        if w.groups is not None:
-                            paste = paste & np.isin(labels[w.y0:w.y1, w.x0:w.x1], w.groups)
-                        out[w.y0:w.y1, w.x0:w.x1][paste] = win[paste]
-        return out
+        scale = self.last_scale = self.scale(hole.shape)
+        x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]  # (1,3,H,W)
+        m = torch.from_numpy(hole).to(x.dtype)[None, None]  # (1,1,H,W), 1 = hole
+        if scale.native:
+            pred = self._generate(x, m)
+        else:
+            coarse = F.interpolate(self._generate(*downscale(x, m, scale.work)), size=scale.photo, mode="bilinear",
+                                   align_corners=False)  # (1,3,H,W): the generator's fill, upsampled
+            with torch.inference_mode():
+                pred = coarse + detail_fill(x - coarse, hole)
+        return pred[0].permute(1, 2, 0).numpy()
 
     def _inputs(self, image, mask, invert_mask: bool) -> tuple[Pixels, np.ndarray]:
         pix = read_image(image)
@@ -186,7 +181,7 @@ class Inpainter:
         pix, hole = self._inputs(image, mask, invert_mask)
         base = to_rgb8(pix)  # (H,W,3) uint8
         if not hole.any():
-            self.last_windows = []
+            self.last_scale = None
             return base
         pred = self._predict(to_rgb01(pix), hole)  # (H,W,3) float32
         return np.where(hole[:, :, None], quantise(pred, np.uint8, 255), base)
@@ -203,7 +198,7 @@ class Inpainter:
                 pred = pred @ (np.array(LUMA, np.float32) / 1000)[:, None]  # (N,1) luminance
             out[:, :, :c][hole] = quantise(pred, out.dtype, pix.white)
         else:
-            self.last_windows = []
+            self.last_scale = None
         if pix.pil:
             from PIL import Image
             return Image.fromarray(out[:, :, 0] if out.shape[2] == 1 else out)
@@ -217,25 +212,32 @@ class Inpainter:
             raise InputError(f"{what} has no pixel-wise detector: artifact maps need a det checkpoint")
         rgb = to_rgb01(read_image(image))
         x = torch.from_numpy(rgb).permute(2, 0, 1)[None]  # (1,3,H,W)
-        H, W = rgb.shape[:2]
+        scale = self.scale(rgb.shape[:2])
+        if scale.native:
+            return self._detect(x).clamp(0, 1).numpy().astype(np.float32)
+        small = F.interpolate(x, size=scale.work, mode="bilinear", antialias=True, align_corners=False)
+        v = F.interpolate(self._detect(small)[None, None], size=scale.photo, mode="bilinear", align_corners=False)
+        return v[0, 0].clamp(0, 1).numpy().astype(np.float32)
+
+    def _detect(self, x: torch.Tensor) -> torch.Tensor:
+        """(1,3,H,W) image in [0,1] -> (H,W) valuation, whole or in tiles (module notes)."""
+        H, W = x.shape[-2:]
         S, h = ceil4(self.detector_tile), DETECTOR_HALO
         with torch.inference_mode(), self._autocast():
             if H * W <= self.detector_whole_pixels:
                 xp = pad(x, 0, net_side(H) - H, 0, net_side(W) - W).to(self.device)
-                v = self._detector(xp).float()[0, 0, :H, :W].cpu()  # (H,W)
-            else:
-                ny, nx = -(-H // S), -(-W // S)
-                xp = pad(x, h, h + ny * S - H, h, h + nx * S - W)  # (1,3,ny*S+2h,nx*S+2h)
-                v = torch.empty(ny * S, nx * S)
-                tiles = [(i, j) for i in range(ny) for j in range(nx)]
-                for k in range(0, len(tiles), self.batch_size):
-                    part = tiles[k:k + self.batch_size]
-                    batch = torch.cat([xp[..., i * S:(i + 1) * S + 2 * h, j * S:(j + 1) * S + 2 * h] for i, j in part])
-                    prob = self._detector(batch.to(self.device)).float().cpu()  # (B,1,S+2h,S+2h)
-                    for (i, j), p in zip(part, prob):
-                        v[i * S:(i + 1) * S, j * S:(j + 1) * S] = p[0, h:h + S, h:h + S]
-                v = v[:H, :W]
-        return v.clamp(0, 1).numpy().astype(np.float32)
+                return self._detector(xp).float()[0, 0, :H, :W].cpu()  # (H,W)
+            ny, nx = -(-H // S), -(-W // S)
+            xp = pad(x, h, h + ny * S - H, h, h + nx * S - W)  # (1,3,ny*S+2h,nx*S+2h)
+            v = torch.empty(ny * S, nx * S)
+            tiles = [(i, j) for i in range(ny) for j in range(nx)]
+            for k in range(0, len(tiles), self.batch_size):
+                part = tiles[k:k + self.batch_size]
+                batch = torch.cat([xp[..., i * S:(i + 1) * S + 2 * h, j * S:(j + 1) * S + 2 * h] for i, j in part])
+                prob = self._detector(batch.to(self.device)).float().cpu()  # (B,1,S+2h,S+2h)
+                for (i, j), p in zip(part, prob):
+                    v[i * S:(i + 1) * S, j * S:(j + 1) * S] = p[0, h:h + S, h:h + S]
+            return v[:H, :W]
 
 
 def _check_pair(pix: Pixels, hole: np.ndarray, mask, invert_mask: bool | None = None) -> None:
@@ -319,6 +321,5 @@ def inpaint_file(image: str, mask: str, output: str, *, model: str, backend: str
     atomic_write(output, lambda f: f.write(data))
     if artifact_map:
         atomic_write(artifact_map, lambda f: f.write(map_data))
-    w = inp.last_windows
-    how = "whole" if len(w) == 1 and w[0].groups is None else f"{len(w)} window(s)"
-    return f"wrote {output} ({pix.shape[1]}x{pix.shape[0]}, {how})" + (f" and {artifact_map}" if artifact_map else "")
+    how = f"{pix.shape[1]}x{pix.shape[0]}, the generator {inp.last_scale}"
+    return f"wrote {output} ({how})" + (f" and {artifact_map}" if artifact_map else "")

@@ -19,8 +19,22 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from gdn.config import Config
 
-__all__ = ["VAL_SEED", "build_train_set", "build_val_images", "build_test_images", "EpochSampler", "run_loader",
+__all__ = ["VAL_SEED", "content_side", "build_train_set", "build_val_images", "build_test_images", "EpochSampler", "run_loader",
            "workers", "loader_throughput"]
+
+
+def content_side(cfg: Config) -> int:
+    """The shorter side a whole photo had at the scale a config's generator was trained at, so the side a
+    larger photo is brought down to for it (:mod:`gdn.engine.scales`). A folder's images were brought whole
+    to ``size`` (the paper's resizing): ``size``. The built-in photos were cropped to a square of a uniform
+    share of their shorter side (``BuiltinPhotos``' scale) brought to ``size``: a photo's shorter side was
+    ``size / share``, at the middle share ``size / 0.675`` (95 px for 64 px crops)."""
+    from gdn.data import BuiltinPhotos
+
+    if cfg.train_data != "builtin":
+        return cfg.size
+    lo, hi = BuiltinPhotos.SCALE
+    return round(cfg.size / ((lo + hi) / 2))
 
 
 def build_train_set(cfg: Config) -> Dataset:
