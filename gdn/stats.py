@@ -160,13 +160,24 @@ def format_ci(stat: Mapping[str, float], fmt: str = "{:.2f}", signed: bool = Fal
 
 
 def compare_sentence(better: str, worse: str, diff: Mapping[str, float], *, metric: str = "PSNR",
-                     unit: str = "dB", fmt: str = "{:.2f}", source: str = "the paper") -> str:
+                     unit: str = "dB", fmt: str = "{:.2f}", source: str = "the paper",
+                     seed_spread: float = math.nan) -> str:
     """One generated sentence on the claim "``better`` beats ``worse`` on ``metric``" (``diff`` = better -
     worse, higher is better), e.g. ``"Det - Weight: +0.41 dB [+0.12, +0.70]: the paper's ordering holds."``;
-    within noise, it names the largest difference the interval leaves possible (:func:`detectable`)."""
+    within noise, it names the largest difference the interval leaves possible (:func:`detectable`).
+
+    ``seed_spread``: for runs trained with one seed, how far seeds alone moved a run elsewhere (a recorded
+    study). A difference smaller than that names no ordering, whatever its interval over the pairs: one seed
+    cannot tell it from the seed's luck, so the sentence says so and points to the study's verdict."""
     text = format_ci(diff, fmt, signed=True)
     v = verdict(diff)
     owner = f"{source}'s ordering" if source else "the ordering"
+    mean = diff.get("mean", math.nan)
+    if math.isfinite(seed_spread) and not abs(mean) >= seed_spread:
+        spread = f"{fmt.format(seed_spread)}{' ' + unit if unit else ''}"
+        measure = " ".join(x for x in (unit, metric) if x)
+        return (f"{better} - {worse}: {text} {measure}; not decided at one seed: seeds alone moved a run by up to "
+                f"{spread}, so {owner} ({better} above {worse}) is left to the study profile's verdict.")
     bound = detectable(diff)
     limit = (f"any difference is smaller than {fmt.format(bound)}{' ' + unit if unit else ''}"
              if math.isfinite(bound) else "no interval could be computed")

@@ -125,3 +125,10 @@ def test_single_seed_verdicts_say_so_and_cite_the_studys_seed_spread():
     seeded = tables.orderings({"Det": np.stack([pairs + 0.01] * 3), "Weight": np.stack([pairs] * 3)},
                               [("Det", "Weight")])
     assert "One seed per run" not in seeded and "over the seeds" in seeded
+    # a difference the pairs call certain but smaller than the recorded seed spread names no ordering at one seed
+    assert "holds" in seeded and "not decided at one seed" in one and "holds" not in one.split("(One seed")[0]
+    big = STUDY_SEEDS["psnr_spread_db"] + 0.5
+    above = tables.orderings({"Det": pairs - big, "Weight": pairs}, [("Det", "Weight")])
+    assert "reverses: Weight is higher" in above and "not decided at one seed" not in above
+    ssim = tables.orderings({"Det": pairs + 0.01, "Weight": pairs}, [("Det", "Weight")], metric="ssim")
+    assert "not decided at one seed" not in ssim  # no recorded spread for SSIM: the pairs' verdict, with the note

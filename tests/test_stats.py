@@ -90,6 +90,15 @@ def test_within_noise_names_the_largest_difference_the_interval_leaves_possible(
     assert "smaller than" not in compare_sentence("Det", "Weight", {"mean": 0.3, "lo": 0.1, "hi": 0.5})
 
 
+def test_a_difference_below_the_seed_spread_names_no_ordering():
+    small = {"mean": -0.02, "lo": -0.03, "hi": -0.005}  # certain over the pairs, far below a 0.51 dB seed spread
+    text = compare_sentence("Det", "Weight", small, seed_spread=0.51)
+    assert "not decided at one seed" in text and "0.51 dB" in text and "reverses" not in text
+    assert "reverses" in compare_sentence("Det", "Weight", small)  # no spread given: the pairs' verdict
+    large = {"mean": 0.8, "lo": 0.6, "hi": 1.0}
+    assert "holds" in compare_sentence("Det", "Weight", large, seed_spread=0.51)
+
+
 def test_probability_of_improvement_over_seeds():
     rng = np.random.default_rng(3)
     pairs = rng.normal(20, 2, size=80)

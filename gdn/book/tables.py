@@ -58,12 +58,20 @@ def orderings(scores: Mapping[str, Any], claims: Sequence[tuple[str, str]], metr
     beats the other follows; with one seed per run, a note says so and gives the study's seed spread."""
     from gdn.stats import ordering_sentences, seed_count
 
+    from gdn.book.records import STUDY_SEEDS
+
     label, unit = _CLAIM_UNITS.get(metric, (metric, ""))
     fmt = FORMATS.get(metric, "{:.3f}")
     values = {name: v[metric] if isinstance(v, Mapping) else v for name, v in scores.items()}
-    text = " ".join(ordering_sentences(values, claims, metric=label, unit=unit, fmt=fmt, source=source))
     seeded = any(seed_count(values[n]) > 1 for claim in claims for n in claim)
+    # one seed per run: a difference within the recorded seed spread names no ordering (gdn.stats.compare_sentence)
+    spread = STUDY_SEEDS[SPREADS[metric]] if not seeded and metric in SPREADS else math.nan
+    text = " ".join(ordering_sentences(values, claims, metric=label, unit=unit, fmt=fmt, source=source,
+                                       seed_spread=spread))
     return text if seeded else f"{text} {single_seed_note()}"
+
+
+SPREADS = {"psnr": "psnr_spread_db", "auroc": "auroc_spread"}  # metric -> its recorded seed spread (records)
 
 
 def single_seed_note() -> str:
