@@ -48,6 +48,10 @@ def test_metric_table_puts_the_papers_rows_after_ours():
     assert table[0]["method"] == "count" and table[0]["all"] == 2
     assert [r["method"] for r in table[1:4]] == ["Det", "telea", "Paper: Ours (C)"]
     assert table[3][BIN_LABELS[-1]] == 6 and math.isnan(table[4][BIN_LABELS[0]])  # FID not computed -> n/a
+    parts = tables.metric_tables(rows, ["psnr", "fid"], ["Det", "telea"], paper={"psnr": {"C": [1, 2, 3, 4, 5, 6]}})
+    assert list(parts) == ["psnr"]  # FID scored by nobody: no table of n/a, the chapter says it in one line
+    assert [r["method"] for r in parts["psnr"]] == ["count", "Det", "telea", "Paper: Ours (C)"]
+    assert all("metric" not in r for r in parts["psnr"]) and parts["psnr"][1]["all"] == 20.0
 
 
 def test_application_masks_come_from_the_rendering():

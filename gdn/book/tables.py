@@ -11,7 +11,7 @@ from gdn.evaluation.protocol import FORMATS
 from gdn.masks import BIN_LABELS, mask_bank_bins
 
 __all__ = ["auroc_training_text", "warm_start_text", "config_rows", "data_rows", "orderings", "report_orderings",
-           "column_formats", "with_ci", "metric_table", "ablation_table", "setup_text", "map_table",
+           "column_formats", "with_ci", "metric_table", "metric_tables", "ablation_table", "setup_text", "map_table",
            "definitions_table", "shift_tables", "SHIFT_LABELS"]
 
 
@@ -144,6 +144,20 @@ def metric_table(rows: Sequence[Mapping], metrics: Sequence[str], methods: Seque
             row.update(dict(zip(BIN_LABELS, values)))
             row["all"] = None
             out.append(row)
+    return out
+
+
+def metric_tables(rows: Sequence[Mapping], metrics: Sequence[str], methods: Sequence[str], *,
+                  paper: Mapping[str, Mapping[str, Sequence[float]]] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Table 1 as one narrow table per metric (what fits a page): methods as rows, bins as columns, the paper's
+    rows last; a metric nobody scored (FID without its weights) is left out, for the text to say so in one line."""
+    out = {}
+    for metric in metrics:
+        table = [{k: v for k, v in r.items() if k != "metric"}
+                 for r in metric_table(rows, [metric], methods, paper=paper)]
+        if any(isinstance(v, str) or (isinstance(v, float) and math.isfinite(v))
+               for r in table[1:] if not r["method"].startswith("Paper") for b, v in r.items() if b in BIN_LABELS):
+            out[metric] = table
     return out
 
 
