@@ -260,7 +260,7 @@ def test_report_writes_files_with_provenance(tmp_path):
 
 # page -> tables (data-key) and at least this many figures
 EXPECTED = {
-    "table1": (["table1"], 1),
+    "table1": (["table1_psnr", "table1_ssim", "table1_l1"], 1),
     "table2": (["table2"], 1),
     "frameworks": (["fig6_table"], 1),
     "weight_mapping": (["edge_ratios"], 1),
@@ -269,7 +269,7 @@ EXPECTED = {
     "applications": (["fig8_table"], 1),
     "timing": (["timing"], 0),
     "evaluation": (["definitions"], 0),
-    "validation": (["shift_psnr", "shift_cast", "shift_auroc"], 0),
+    "validation": (["shift_psnr", "shift_cast", "shift_auroc", "size_table", "size_time"], 0),
     "training": ([], 0),
     "method": ([], 0),
 }
