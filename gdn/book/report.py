@@ -251,6 +251,18 @@ class Report:
         self._record(key, str(text), caption)
         self._glue(key, str(text))
 
+    def facts(self, key: str, facts: Sequence[tuple[str, str]], caption: str = "") -> None:
+        """A short list of (label, fact) pairs, the build's commit and date added last; recorded as one text
+        and glued as an HTML list (pages paste it with the ``{glue:}`` directive and ``:doc:``)."""
+        items = [*facts, ("Built", f"commit {self.commit}, {self.date}, notebook {self.name}")]
+        self._record(key, " ".join(f"{label}: {fact}." for label, fact in items), caption)
+        if self.glue_enabled:
+            from IPython.display import HTML
+
+            rows = "".join(f"<li><span class=\"gdn-fact\">{html.escape(label)}</span>: {html.escape(fact)}</li>"
+                           for label, fact in items)
+            self._glue(key, HTML(f'<ul class="gdn-facts" data-key="{key}">{rows}</ul>'))
+
     def _record(self, key: str, value: Any, caption: str) -> None:
         self._check_key(key)
         self.numbers[key] = {"value": _jsonable(value), "caption": caption}

@@ -13,7 +13,7 @@ from gdn.book.report import Report
 from gdn.book.runs import RUNS, load_run, seed_run, test_images
 from gdn.book.seeds import Seeds
 
-from gdn.book.tables import setup_text
+from gdn.book.tables import setup_facts
 from gdn.config import Config
 from gdn.masks import mask_bank
 
@@ -50,6 +50,6 @@ def setup(name: str, params: Mapping[str, Any], runs: Sequence[str], runs_root: 
             critics[run].append(critic)
     images = test_images(cfg, params.get("n_images", 0), split)
     masks = mask_bank(params["per_bin"], cfg.size, seed=params.get("mask_seed", 0))
-    rep.text("setup", setup_text(params["profile"], cfg, len(images), len(masks), params["per_bin"],
-                                 params.get("mask_seed", 0), split, n_seeds))
+    rep.facts("setup", setup_facts(params["profile"], cfg, len(images), len(masks), params["per_bin"],
+                                   params.get("mask_seed", 0), split, n_seeds), "what produced this page's numbers")
     return Study(rep, cfg, images, masks, methods, critics, n_seeds)

@@ -11,7 +11,7 @@ from gdn.evaluation.protocol import FORMATS
 from gdn.masks import BIN_LABELS, mask_bank_bins
 
 __all__ = ["auroc_training_text", "warm_start_text", "config_rows", "data_rows", "orderings", "report_orderings",
-           "column_formats", "with_ci", "metric_table", "metric_tables", "ablation_table", "setup_text", "map_table",
+           "column_formats", "with_ci", "metric_table", "metric_tables", "ablation_table", "setup_text", "setup_facts", "map_table",
            "definitions_table", "shift_tables", "SHIFT_LABELS"]
 
 
@@ -185,10 +185,11 @@ def ablation_table(rows: Sequence[Mapping], methods: Mapping[str, str],
     return out
 
 
-def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mask_seed: int,
-               split: str = "test", seeds: int = 1) -> str:
-    """One sentence that says which profile, data, budget and seeds produced a page's numbers, naming the three
-    photo sets (train, validation, test) and which one the page evaluates on."""
+def setup_facts(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mask_seed: int,
+                split: str = "test", seeds: int = 1) -> list[tuple[str, str]]:
+    """What produced a page's numbers, as (label, fact) pairs for a list a reader can scan: the profile and its
+    networks, the training, the evaluation data and masks, the three photo sets, the seeds, and how the numbers
+    stand to the paper's."""
     from gdn.data import TEST_PHOTOS, TRAIN_PHOTOS, VAL_PHOTOS
 
     if cfg.train_data == "builtin":
@@ -211,23 +212,31 @@ def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mas
     alone = [f"{n} steps {when}" for n, when in ((cfg.critic_warmup, "before"), (cfg.critic_cooldown, "after")) if n]
     if alone:
         start += f" (Det and Adv also train their critic alone for {' and '.join(alone)})"
-    comparable = ("" if cfg.train_data != "builtin" and cfg.size == 256 else
-                  " The paper trains 100 epochs at 256 x 256 on CelebA-HQ, Places2 and Paris StreetView and "
-                  "tests on 12k masks, so these numbers are not comparable with its tables in absolute terms; "
-                  "compare the trends.")
     from gdn.book.plan import seeds_text
 
     norm = "" if cfg.norm == "instance" else ", no instance norm"
-    seeded = (f" Every run is trained with {seeds} seeds (initial weights and data order); every interval holds the "
-              f"seeds' variance and the pairs' (two-level bootstrap), and a figure of results shows the first seed."
-              if seeds > 1 else
-              " Each run is trained with one seed, so its intervals hold the pairs' variance only, not the seeds' "
-              f"(the study profile, `make book PROFILE=study`, trains {seeds_text('study')}).")
-    return (f"Profile {profile}: generator width {cfg.width} with {cfg.res_blocks} residual blocks{norm}, trained for "
-            f"{steps} of batch {cfg.batch_size} on {train}{start}; evaluated on {test} with {n_masks} free-form masks "
-            f"({per_bin} per mask-ratio bin, seed {mask_seed}). Three disjoint photo sets: training, validation ({val}; "
-            f"in-training checks and every recipe choice) and test (read only by the book's final evaluation)."
-            f"{seeded}{comparable}")
+    anchor = "" if cfg.colour_anchor == "none" else f", residual around a training-free fill ({cfg.colour_anchor})"
+    seeded = (f"{seeds} per run (initial weights and data order); every interval holds the seeds' variance and the "
+              f"pairs' (two-level bootstrap); a figure of results shows the first seed" if seeds > 1 else
+              f"one per run, so intervals hold the pairs' variance only, not the seeds' (the study profile, "
+              f"`make book PROFILE=study`, trains {seeds_text('study')})")
+    paper = ("the paper's setting" if cfg.train_data != "builtin" and cfg.size == 256 else
+             "not comparable in absolute terms: the paper trains 100 epochs at 256 x 256 on CelebA-HQ, Places2 and "
+             "Paris StreetView and tests on 12k masks; compare the trends")
+    return [("Profile", f"{profile}: generator width {cfg.width}, {cfg.res_blocks} residual blocks{norm}{anchor}"),
+            ("Training", f"{steps} of batch {cfg.batch_size} on {train}{start}"),
+            ("Evaluated on", f"{test}, with {n_masks} free-form masks ({per_bin} per mask-ratio bin, seed {mask_seed})"),
+            ("Photo sets", f"training, validation ({val}: in-training checks and every recipe choice) and test "
+                           f"(read only by the book's final evaluation), disjoint"),
+            ("Seeds", seeded),
+            ("Against the paper", f"{paper}; every deviation, with why, is in the Training chapter's table")]
+
+
+def setup_text(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, mask_seed: int,
+               split: str = "test", seeds: int = 1) -> str:
+    """:func:`setup_facts` as one paragraph (the record a page's numbers file keeps)."""
+    facts = setup_facts(profile, cfg, n_images, n_masks, per_bin, mask_seed, split, seeds)
+    return " ".join(f"{label}: {fact}." for label, fact in facts)
 
 
 def map_table(study: Mapping[str, Mapping[str, Any]], masks: Sequence[np.ndarray]) -> list[dict[str, Any]]:
