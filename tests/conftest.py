@@ -1,4 +1,5 @@
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,3 +46,42 @@ def ckpts(tmp_path_factory):
     paths["trunc"] = d / "trunc.pt"
     paths["trunc"].write_bytes(data[: len(data) // 2])
     return paths
+
+
+# -- headless Chromium (the demo's and the book's browser tests) ---------------------------------------------
+PLAYWRIGHT_VERSION = "1.65.1"
+BROWSER_INSTALL = ("apt-get update && apt-get install -y chromium nodejs npm && "
+                   f"npm install --prefix .venv/node --no-audit --no-fund playwright-core@{PLAYWRIGHT_VERSION}")
+
+
+def _chromium():
+    import os
+    import shutil
+
+    for c in (os.environ.get("GDN_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
+              "/usr/bin/chromium"):
+        if c and Path(c).is_file() and os.access(c, os.X_OK):
+            return c
+    return None
+
+
+def _node_modules():
+    import os
+
+    root = Path(__file__).resolve().parents[1]
+    for d in (os.environ.get("GDN_NODE_MODULES"), root / ".venv" / "node" / "node_modules", root / "node_modules"):
+        if d and (Path(d) / "playwright-core" / "package.json").is_file():
+            return Path(d)
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_tools():
+    """(chromium, node, node_modules), or a skip naming what is missing and how to install it."""
+    import shutil
+
+    chromium, node, modules = _chromium(), shutil.which("node"), _node_modules()
+    missing = [name for name, ok in (("chromium", chromium), ("node", node), ("playwright-core", modules)) if not ok]
+    if missing:
+        pytest.skip(f"headless browser test needs {', '.join(missing)}; install with: {BROWSER_INSTALL}")
+    return chromium, node, modules

@@ -1,5 +1,6 @@
 """The book runner (`gdn book`): parameter checks, reuse of unchanged runs, and the smoke book end to end."""
 import json
+import os
 import re
 from pathlib import Path
 
@@ -254,6 +255,9 @@ def test_report_writes_files_with_provenance(tmp_path):
     with pytest.raises(ValueError, match="report key"):
         rep.number("bad key", 1)
     assert html_table([{"a": 1}], key="k").startswith('<table class="gdn-table" data-key="k">')
+    rep.facts("setup", [("Profile", "cpu: width 16"), ("Seeds", "one per run <1>")])
+    recorded = json.loads((folder / "numbers.json").read_text())["numbers"]["setup"]["value"]
+    assert recorded.startswith("Profile: cpu: width 16. Seeds: one per run <1>. Built: commit ")
 
 
 # ------------------------------------------------------------------------------------------ smoke book
@@ -261,22 +265,29 @@ def test_report_writes_files_with_provenance(tmp_path):
 # page -> tables (data-key) and at least this many figures
 EXPECTED = {
     "table1": (["table1_psnr", "table1_ssim", "table1_l1"], 1),
-    "table2": (["table2"], 1),
+    "table2": (["table2_psnr", "table2_ssim"], 1),
     "frameworks": (["fig6_table"], 1),
     "weight_mapping": (["edge_ratios"], 1),
-    "detector": (["auroc"], 2),
+    "detector": (["auroc", "auroc_bins"], 2),
     "examples": ([], 3),
     "applications": (["fig8_table"], 1),
     "timing": (["timing"], 0),
     "evaluation": (["definitions"], 0),
-    "validation": (["shift_psnr", "shift_cast", "shift_auroc", "size_table", "size_time"], 0),
+    "validation": (["shift_psnr", "shift_cast", "shift_auroc", "size_table", "size_margins", "size_time"], 0),
     "training": ([], 0),
     "method": ([], 0),
 }
 
 
+FACTS = {"table1", "table2", "frameworks", "weight_mapping", "detector", "examples", "evaluation", "validation",
+         "training", "intro"}  # pages whose provenance is a list of facts (Report.facts)
+
+
 def _check_page(html_dir: Path, page: Path, tables, n_images) -> None:
     text = page.read_text()
+    if page.stem in FACTS:
+        facts = re.search(r'<ul class="gdn-facts"[^>]*>(.*?)</ul>', text, re.S)
+        assert facts and facts.group(1).count("<li>") >= 7, f"{page.name}: no provenance list"
     assert "IPython.core.display" not in text and "<IPython" not in text and "&lt;IPython" not in text, page
     keys = re.findall(r'data-key="([^"]+)"', text)
     for key in tables:
@@ -293,10 +304,18 @@ def _check_page(html_dir: Path, page: Path, tables, n_images) -> None:
         assert not src.startswith(("http:", "https:", "//")), f"{page.name}: loads {src} from the network"
 
 
+@pytest.fixture(scope="module")
+def smoke_book(tmp_path_factory):
+    """The smoke book, built once for the tests below: (its work directory, the runner's status)."""
+    tmp = tmp_path_factory.mktemp("smoke")
+    with open(tmp / "log", "w") as log:
+        status = book.run_book("smoke", workdir=tmp / "book", out=log)
+    return tmp / "book", status
+
+
 @pytest.mark.slow
-def test_the_smoke_book_builds_with_every_table_and_figure(tmp_path):
-    work = tmp_path / "book"
-    status = book.run_book("smoke", workdir=work, out=open(tmp_path / "log", "w"))
+def test_the_smoke_book_builds_with_every_table_and_figure(smoke_book):
+    work, status = smoke_book
     assert set(status.values()) == {"ran"} and len(status) == 17
     html = work / "_build" / "html"
     for name, (tables, n_images) in EXPECTED.items():
@@ -321,3 +340,23 @@ def test_the_smoke_book_builds_with_every_table_and_figure(tmp_path):
 
     again = book.run_book("smoke", workdir=work, build=False, out=open(tmp_path / "log2", "w"))
     assert set(again.values()) == {"reused"}
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_smoke_books_tables_fit_the_page_at_1280_px(smoke_book, browser_tools):
+    """In headless Chromium at 1280 px, no table is wider than its page's content column (no horizontal
+    scroll), and every chapter with numbers opens with its provenance list."""
+    import subprocess
+
+    chromium, node, modules = browser_tools
+    pages = sorted((smoke_book[0] / "_build" / "html" / "book").glob("*.html"))
+    env = dict(os.environ, NODE_PATH=str(modules), CHROMIUM=chromium)
+    out = subprocess.run([node, str(ROOT / "tests" / "browser" / "book_widths.js"), "1280", *map(str, pages)],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    measured = json.loads(out.stdout)["pages"]
+    wide = {Path(f).stem: [(t["key"], t["width"], t["room"]) for t in p["tables"] if t["width"] > t["room"]]
+            for f, p in measured.items()}
+    assert not any(wide.values()), f"tables wider than the content column: {wide}"
+    assert all(measured[str(p)]["facts"] for p in pages if p.stem in FACTS)

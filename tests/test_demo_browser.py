@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,35 +25,9 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = ROOT / "tests" / "browser" / "demo_e2e.js"
-PLAYWRIGHT_VERSION = "1.65.1"
-INSTALL = ("apt-get update && apt-get install -y chromium nodejs npm && "
-           f"npm install --prefix .venv/node --no-audit --no-fund playwright-core@{PLAYWRIGHT_VERSION}")
 SERVER_TIMEOUT = 120  # s for Voila to listen
 DRIVER_TIMEOUT = 180  # s for each browser step (first kernel start, torch import, inpainting on a busy CPU)
-
-
-def _chromium() -> str | None:
-    for c in (os.environ.get("GDN_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
-              "/usr/bin/chromium"):
-        if c and Path(c).is_file() and os.access(c, os.X_OK):
-            return c
-    return None
-
-
-def _node_modules() -> Path | None:
-    for d in (os.environ.get("GDN_NODE_MODULES"), ROOT / ".venv" / "node" / "node_modules", ROOT / "node_modules"):
-        if d and (Path(d) / "playwright-core" / "package.json").is_file():
-            return Path(d)
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser_tools():
-    chromium, node, modules = _chromium(), shutil.which("node"), _node_modules()
-    missing = [name for name, ok in (("chromium", chromium), ("node", node), ("playwright-core", modules)) if not ok]
-    if missing:
-        pytest.skip(f"headless browser test needs {', '.join(missing)}; install with: {INSTALL}")
-    return chromium, node, modules
+# browser_tools (conftest): Chromium, node and playwright-core, or a skip that says how to install them
 
 
 def _free_port() -> int:

@@ -98,11 +98,11 @@ def size_table(study: Mapping[str, dict], anchor_name: str) -> list[dict]:
     for name, r in study.items():
         p = r["psnr"]
         h, w = r["shape"]
-        row = {"set": f"{SIZES[name]} ({w}x{h})", "pairs": len(p["Det"]), "generator": r["scale"]}
+        row = {"set": f"{SIZES[name]} ({w}x{h}; the generator {r['scale']})", "pairs": len(p["Det"])}
         row |= {k: float(np.mean(v)) for k, v in p.items()}
         row["Det - anchor"] = format_ci(paired_difference(p["Det"], p[anchor_name]), signed=True)
         row["Det - biharmonic"] = format_ci(paired_difference(p["Det"], p["biharmonic"]), signed=True)
-        row["Det's largest |cast|"] = float(np.abs(r["cast"].mean(0)).max())
+        row["Det's |cast|"] = float(np.abs(r["cast"].mean(0)).max())
         row["AUROC"] = float(np.nanmean(r["auroc"])) if len(r["auroc"]) else float("nan")
         rows.append(row)
     return rows
