@@ -11,7 +11,7 @@ from gdn.imageio import encode, load_rgb8, read_image, to_rgb8
 __all__ = ["BUILTIN_PHOTOS", "HOLE_RGB", "builtin_photo", "as_rgb8", "decode_upload", "png_bytes", "resize_view",
            "view_shape", "stamp_segment"]
 
-# RGB photos bundled in the scikit-image wheel (no download, no pooch); retina (1411 px) exercises the window path
+# RGB photos bundled in the scikit-image wheel (no download, no pooch); retina (1411 px) exercises the working scale
 BUILTIN_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field",
                   "colorwheel", "retina")
 HOLE_RGB = np.array([255, 32, 32], np.float32)  # tint of the hole on the canvas

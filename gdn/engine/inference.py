@@ -104,7 +104,7 @@ class Inpainter:
         self.working_side, self.precision, self.batch_size = int(working_side), precision, max(1, int(batch_size))
         self.generator = generator.eval().to(self.device) if isinstance(generator, nn.Module) else generator
         self.detector = detector.eval().to(self.device) if isinstance(detector, nn.Module) else detector
-        # what the passes call: the networks, or their compiled forms (each new window shape compiles once)
+        # what the passes call: the networks, or their compiled forms (each new working shape compiles once)
         self._generator, self._detector = self.generator, self.detector
         if compile:
             self._generator = compile_for_inference(self.generator, self.device)
