@@ -251,6 +251,16 @@ class Report:
         self._record(key, str(text), caption)
         self._glue(key, str(text))
 
+    def line(self, key: str, text: str, caption: str = "") -> None:
+        """A short text that stands as its own paragraph where a page has a ``{glue:}`` block for ``key`` (say
+        a table that could not be made); recorded like :meth:`text`."""
+        self._record(key, str(text), caption)
+        if self.glue_enabled:
+            from html import escape
+
+            from IPython.display import HTML
+            self._glue(key, HTML(f'<p class="gdn-line">{escape(str(text))}</p>'))
+
     def facts(self, key: str, facts: Sequence[tuple[str, str]], caption: str = "") -> None:
         """A short list of (label, fact) pairs, the build's commit and date added last; recorded as one text
         and glued as an HTML list (pages paste it with the ``{glue:}`` directive and ``:doc:``)."""
