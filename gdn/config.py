@@ -61,7 +61,12 @@ class Config:
     train_data: str = "builtin"  # "builtin" (scikit-image photos) or a folder / file list of images
     val_data: str = "builtin"  # validation images (in-training checks): "builtin" (scikit-learn's photos) or a folder
     test_data: str = "builtin"  # read only by the final evaluation (the book's tables), never by training
-    train_masks: str = "random"  # "random" (free-form irregular masks) or a folder / file list of mask images
+    train_masks: str = "random"  # "random" (free-form irregular masks), a folder / file list of mask images, or
+    #                              "qdimd:DIR": QuickDraw drawings (QD-IMD) rotated, dilated and cropped on the fly
+    test_masks: str = "generated"  # "generated" (gdn.masks.mask_bank, per_bin per ratio bin) or the folder of Liu
+    #                                et al.'s 12k test masks: every test image in every bin (Sec. 4.1, Table 1)
+    test_mask_border: str = "both"  # Liu et al.'s masks: "both" halves of each bin, or only "with" or "without"
+    #                                 the border constraint
     invert_masks: bool = False  # mask files use black = hole
     augment: str = "none"  # "none" (the paper) or "colour": random channel order, hue and saturation (data.colour_jitter)
     builtin_train: int = 2048  # random crops drawn from the built-in training photos per epoch
@@ -90,6 +95,7 @@ class Config:
         return json.dumps(self.to_dict(), indent=2)
 
 
+MASK_BORDERS = ("both", "with", "without")  # which of Liu et al.'s test masks (gdn.mask_sets.paired_test_masks)
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
 
 
@@ -105,7 +111,7 @@ def choices() -> dict[str, tuple[str, ...]]:
 
     return {"framework": FRAMEWORKS, "detector_loss": DETECTOR_LOSSES, "weight_mapping": WEIGHT_MAPPINGS,
             "precision": TRAINING_PRECISIONS, "augment": AUGMENTS, "norm": NORMS, "colour_anchor": ANCHORS,
-            "compile_mode": COMPILE_MODES}
+            "compile_mode": COMPILE_MODES, "test_mask_border": MASK_BORDERS}
 
 
 def __getattr__(name: str) -> Any:
@@ -152,6 +158,8 @@ WHY: dict[str, str] = {
     "val_data": "the validation photos",
     "test_data": "the test photos",
     "train_masks": "the training masks",
+    "test_masks": "the test masks",
+    "test_mask_border": "which of Liu et al.'s test masks",
     "invert_masks": "the polarity of mask files",
     "augment": "colour-symmetric augmentation: a small training set's palette and skew do not become a prior",
     "builtin_train": "how many random crops of the built-in training photos make an epoch",

@@ -225,13 +225,16 @@ class InpaintingDataset(Dataset):
     arrays, item ``i`` gets ``masks[i % len(masks)]`` -- a fixed pairing for evaluation -- resized and
     re-binarised at 0.5 if its size differs from the image's. With ``shuffle_masks=True`` (training on an
     external mask set) item ``i`` gets a mask drawn by the same (seed, epoch, index) rng instead, so images
-    and masks are not paired the same way each epoch (the official code streams them independently).
+    and masks are not paired the same way each epoch (the official code streams them independently). An
+    object with ``draw(rng, (H,W))`` (:class:`gdn.mask_sets.QuickDrawMasks`) makes each item's mask from that rng.
     """
 
     def __init__(self, images, masks=None, *, seed: int = 0, ratio_range: tuple[float, float] = (0.01, 0.6),
                  shuffle_masks: bool = False, augment: str = "none"):
         self.images = images
-        self.masks = None if masks is None else list(masks)
+        # a mask source (``draw(rng, (H,W)) -> mask``, e.g. gdn.mask_sets.QuickDrawMasks) or a list of masks
+        self.source = masks if hasattr(masks, "draw") else None
+        self.masks = None if masks is None or self.source is not None else list(masks)
         if self.masks is not None and not self.masks:
             raise ValueError("masks is an empty list; pass None for random masks")
         self.seed = int(seed)
@@ -257,7 +260,9 @@ class InpaintingDataset(Dataset):
         image = image.float()
         h, w = image.shape[-2:]
         rng = np.random.default_rng((self.seed, self.epoch, int(index)))
-        if self.masks is None:
+        if self.source is not None:
+            m = self.source.draw(rng, (h, w))  # (H,W) uint8, 1 = hole
+        elif self.masks is None:
             m = random_mask((h, w), rng, self.ratio_range)  # (H,W) uint8, 1 = hole
         else:
             k = int(rng.integers(len(self.masks))) if self.shuffle_masks else int(index) % len(self.masks)

@@ -80,3 +80,14 @@ def compile_for_inference(module: torch.nn.Module, device: torch.device | str):
 def usable_cpus() -> int:
     """CPU cores this process may run on (its affinity mask where the OS has one, else all cores)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def visible_gpus() -> list[str]:
+    """The CUDA devices this process may use, as ``CUDA_VISIBLE_DEVICES`` entries (what a child process gets to
+    see one of them): the variable's own list when it is set, else ``0 .. device_count - 1``; empty without CUDA."""
+    if not torch.cuda.is_available():
+        return []
+    given = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if given is not None:
+        return [d.strip() for d in given.split(",") if d.strip()][:torch.cuda.device_count()]
+    return [str(i) for i in range(torch.cuda.device_count())]

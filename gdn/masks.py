@@ -373,7 +373,9 @@ def mask_bank(per_bin: int, size=256, seed: int = 0, *, border_prob: float = 0.5
 
 def mask_bank_bins(bank: Iterable) -> np.ndarray:
     """Bin index of every mask, ``ratio_bin(hole_ratio(m))``, -1 outside every bin: for a :func:`mask_bank`, the
-    bin each mask was drawn for. (N,) int."""
+    bin each mask was drawn for; for a :class:`gdn.mask_sets.MaskSet`, its masks' published bins. (N,) int."""
+    if getattr(bank, "bins", None) is not None:
+        return np.asarray(bank.bins, dtype=int)
     return np.array([-1 if (b := ratio_bin(hole_ratio(m))) is None else b for m in bank], dtype=int)
 
 

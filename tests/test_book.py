@@ -205,6 +205,55 @@ def test_jobs_run_parallel_steps_side_by_side_and_the_rest_alone(tmp_path):
     assert f"t0.ipynb with {record['threads']} thread" in (tmp_path / "log").read_text()
 
 
+def test_trainings_placed_one_per_gpu_never_share_one_and_placement_does_not_change_reuse(tmp_path):
+    # CPU stand-ins for three GPUs: the runner's plan is what is tested, the kernels never touch CUDA
+    import threading
+    import time
+
+    work, steps = _parallel_setup(tmp_path, n=7)
+    lock, held, seen = threading.Lock(), {}, []
+
+    def execute(notebook, output, params, cwd, threads=None, env=None):
+        gpu = (env or {}).get("CUDA_VISIBLE_DEVICES")
+        with lock:
+            seen.append((output.stem, gpu, dict(env or {})))
+            if gpu is not None:
+                assert gpu not in held.values(), f"{output.stem} got GPU {gpu}, which {held} holds"
+                held[output.stem] = gpu
+        time.sleep(0.05)
+        output.write_text(notebook.read_text())
+        with lock:
+            held.pop(output.stem, None)
+
+    log = tmp_path / "log"
+    status = book.run_steps(steps, work, "p", execute=execute, devices=["0", "1", "2"],
+                            train_env={"EXTRA": "x"}, out=open(log, "w"))
+    assert set(status.values()) == {"ran"}
+    got = {name: gpu for name, gpu, _ in seen}
+    assert {got[f"t{k}"] for k in range(7)} == {"0", "1", "2"} and got["e"] is None
+    assert all(env["EXTRA"] == "x" for name, _, env in seen if name != "e")
+    assert [env for name, _, env in seen if name == "e"] == [{}]  # the evaluation sees every GPU
+    record = json.loads((work / "figures" / "p" / "t0" / "run.json").read_text())
+    assert record["gpu"] == got["t0"] and " on GPU " in log.read_text()
+    # the same book on one GPU, or on none: nothing to run again
+    again = book.run_steps(steps, work, "p", execute=execute, out=open(log, "w"))
+    assert set(again.values()) == {"reused"}
+
+
+def test_the_placement_follows_the_flags_and_refuses_contradictions():
+    from gdn.book.runs import DDP
+
+    assert book.placement("cpu") == ([], {})
+    assert book.placement("cpu", ["0", "1"]) == (["0", "1"], {})
+    assert book.placement("cuda", None, 4) == ([], {DDP: "4"})
+    with pytest.raises(book_plan.BookError, match="choose one"):
+        book.placement("cuda", ["0", "1"], 2)
+    with pytest.raises(book_plan.BookError, match="twice"):
+        book.placement("cuda", ["0", "0"])
+    with pytest.raises(book_plan.BookError, match="at least 2"):
+        book.placement("cuda", None, 1)
+
+
 def test_a_failed_parallel_step_lets_the_others_finish_and_starts_nothing_new(tmp_path):
     work, steps = _parallel_setup(tmp_path, n=3)
     fake = FakeExecutor()

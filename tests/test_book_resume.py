@@ -48,6 +48,24 @@ def test_a_training_killed_by_sigkill_continues_from_its_last_checkpoint(tmp_pat
     assert other["resumed_from"] == 0 and other["summary"]["step"] == 8
 
 
+@pytest.mark.slow
+def test_a_book_training_on_two_ddp_processes_trains_and_is_then_kept(tmp_path, monkeypatch):
+    # the exact resume of a DDP run is tests/test_train.py's; here the book's path to it
+    from gdn.book.runs import DDP
+
+    monkeypatch.delenv(FRESH, raising=False)
+    monkeypatch.setenv(DDP, "2")  # gdn book --ddp 2: each training on two processes (here CPU ranks, gloo)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    root = tmp_path / "runs"
+    run = {**RUN, "steps": 6, "save_every": 4, "batch_size": 4, "num_workers": 0, "width": 8, "size": 32}
+    result = train_run("smoke", "det", run, root)
+    assert result["resumed_from"] == 0 and result["summary"]["step"] == 6
+    assert (root / "smoke" / "det" / "launch.json").is_file()
+    assert [int(r["step"]) for r in result["log"]] == [5, 6]  # one writer
+    again = train_run("smoke", "det", run, root)
+    assert again["resumed_from"] is None
+
+
 def test_book_force_starts_every_training_afresh(tmp_path, monkeypatch):
     root = tmp_path / "runs"
     run = {**RUN, "steps": 4}

@@ -126,6 +126,31 @@ def test_two_process_ddp_training_runs_and_writes_once(tmp_path):
         assert diff.mean() < 5e-6, part
 
 
+def _torchrun(out, *extra):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "gdn.cli", "train",
+                           "--profile", "smoke", "--quiet", "--out", str(out), *TINY, "steps=6", "log_every=2",
+                           "save_every=4", "keep_every=100", "sample_every=100", "framework=det", *extra],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_a_two_process_ddp_training_stopped_and_resumed_equals_an_unbroken_one(tmp_path):
+    _torchrun(tmp_path / "whole")
+    _torchrun(tmp_path / "parts", "--stop-after", "3")  # stops between two saves: the stop writes one
+    assert load_checkpoint(tmp_path / "parts" / "last.pt")["step"] == 3
+    assert not (tmp_path / "parts" / "summary.json").exists()
+    _torchrun(tmp_path / "parts", "--resume")
+    whole, parts = load_checkpoint(tmp_path / "whole" / "last.pt"), load_checkpoint(tmp_path / "parts" / "last.pt")
+    assert whole["step"] == parts["step"] == 6
+    for part in ("generator", "critic"):
+        assert all(torch.equal(whole[part][k], parts[part][k]) for k in whole[part]), part
+    rows = lambda d: [r["step"] for r in csv.DictReader(open(d / "log.csv"))]
+    assert rows(tmp_path / "whole") == rows(tmp_path / "parts") == ["2", "4", "6"]
+
+
 def test_init_starts_from_a_checkpoints_generator_and_warmup_freezes_it(tmp_path):
     from gdn.engine.checkpoint import pack_generator
     from gdn.engine.train import init_generator

@@ -45,7 +45,8 @@ from gdn.book.build import (build_book, ensure_mathjax, fmt_time, prepare_workdi
 from gdn.book.plan import BookError, Step, apply_params, check_parameters, plan
 from gdn.book.runs import FIGURES, FRESH, code_hash, figures_dir
 
-__all__ = ["code_hash", "step_keys", "step_dir", "is_current", "papermill_executor", "default_jobs", "run_steps",
+__all__ = ["code_hash", "step_keys", "step_dir", "is_current", "papermill_executor", "default_jobs", "placement",
+           "run_steps",
            "run_book"]
 
 
@@ -82,17 +83,21 @@ def is_current(workdir: Path, profile: str, step: Step, key: str) -> bool:
 Executor = Callable[..., None]  # (notebook, output, params, cwd, *, threads=None)
 
 
-def papermill_executor(notebook: Path, output: Path, params: dict, cwd: Path, *, threads: int | None = None) -> None:
+def papermill_executor(notebook: Path, output: Path, params: dict, cwd: Path, *, threads: int | None = None,
+                       env: Mapping[str, str] | None = None) -> None:
     """Execute ``notebook`` into ``output`` with papermill (kernel python3, working directory ``cwd``).
 
     With ``threads``, papermill runs in a child process whose kernel starts with that many OpenMP threads
     (``OMP_NUM_THREADS``, what torch reads at start), so notebooks running side by side share the cores instead
-    of fighting over them; Ctrl-C reaches the child, which shuts its kernel down as in the sequential case."""
-    if threads is not None:
+    of fighting over them; Ctrl-C reaches the child, which shuts its kernel down as in the sequential case.
+    ``env`` adds environment variables for that child (say ``CUDA_VISIBLE_DEVICES``: the GPU a training gets)."""
+    if threads is not None or env:
         import os
         import subprocess
 
-        env = {**os.environ, "OMP_NUM_THREADS": str(int(threads))}
+        env = {**os.environ, **(env or {})}
+        if threads is not None:
+            env["OMP_NUM_THREADS"] = str(int(threads))
         code = "from gdn.book.runner import _papermill_child; _papermill_child()"
         done = subprocess.run([sys.executable, "-c", code, str(notebook), str(output),
                                json.dumps(params, default=str), str(cwd)], env=env, stdout=subprocess.DEVNULL,
@@ -158,8 +163,33 @@ def default_jobs(device: str = "cpu") -> int:
     return usable_cpus() if resolve_device(device).type == "cpu" else 1
 
 
+def placement(device: str, gpus: Sequence[str] | None = None, ddp: int = 0) -> tuple[list[str], dict[str, str]]:
+    """Where the trainings go: (GPUs to place them on one each, environment for every training's kernel).
+    ``ddp`` > 1: none to place, each training runs N DDP processes. Else ``gpus`` if given, else every visible GPU
+    when the trainings run on CUDA and there are several (one GPU, or a CPU: nothing to place)."""
+    from gdn.book.runs import DDP
+    from gdn.device import resolve_device, visible_gpus
+
+    if ddp < 0 or ddp == 1:
+        raise BookError(f"--ddp needs at least 2 processes, got {ddp}")
+    if ddp > 1:
+        if gpus:
+            raise BookError("choose one: --gpus places trainings side by side, --ddp spreads each over the GPUs")
+        return [], {DDP: str(int(ddp))}
+    if gpus is not None:
+        gpus = [str(g).strip() for g in gpus if str(g).strip()]
+        if len(set(gpus)) != len(gpus):
+            raise BookError(f"--gpus lists a GPU twice: {','.join(gpus)}")
+        return gpus, {}
+    if resolve_device(device).type != "cuda":
+        return [], {}
+    found = visible_gpus()
+    return (found if len(found) > 1 else []), {}
+
+
 def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execute: Executor | None = None,
-              force: bool = False, out=None, heartbeat: float = 60.0, jobs: int = 1) -> dict[str, str]:
+              force: bool = False, out=None, heartbeat: float = 60.0, jobs: int = 1,
+              devices: Sequence[str] = (), train_env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Run (or reuse) every step in order; returns step name -> ``"ran"`` or ``"reused"``.
 
     ``execute(notebook, output, params, cwd, threads=None)`` runs one notebook (default: papermill). A step runs
@@ -170,6 +200,12 @@ def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execu
     ``threads`` = usable cores // jobs (at least 1); every other step runs alone once everything before it has
     finished. After a failure no new step starts; the running ones finish and are recorded, then the first
     error is raised.
+
+    ``devices`` (GPU indices, e.g. ``["0", "1", "2"]``) places the trainings one per GPU side by side: ``jobs``
+    becomes their number, and each training's kernel sees only the GPU it took (``CUDA_VISIBLE_DEVICES``) until
+    it finishes; the other steps run alone and see them all. ``train_env`` goes to every training's kernel
+    (``gdn book --ddp N`` sets :data:`gdn.book.runs.DDP`). Neither changes a step's key: a run trained on
+    GPU 1 is reused on GPU 0.
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
@@ -185,9 +221,17 @@ def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execu
     t0 = time.perf_counter()
     commit, device = git_commit(), device_description()
     n = len(steps)
+    import queue
+
+    devices = [str(d) for d in devices]
+    if devices:
+        jobs = len(devices)
     jobs = max(1, min(int(jobs), sum(s.parallel for s in steps)))
     threads = max(1, usable_cpus() // jobs) if jobs > 1 else None
     lock = threading.Lock()
+    free: queue.SimpleQueue = queue.SimpleQueue()  # the GPUs no training holds
+    for d in devices:
+        free.put(d)
 
     def say(text: str) -> None:
         with lock:
@@ -207,19 +251,26 @@ def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execu
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         executed = folder / f"{step.name}.ipynb"
+        env = dict(train_env or {}) if step.parallel else {}
+        gpu = free.get() if devices and step.parallel else None
+        if gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = gpu
         alongside = f" with {threads} thread{'s' * (threads > 1)}" if threads else ""
+        alongside += f" on GPU {gpu}" if gpu is not None else ""
         say(f"{label}: running notebooks/{step.notebook}{alongside} ...  [elapsed {elapsed()}]")
         started = time.perf_counter()
         date = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-        with _Heartbeat(step.name, started, t0, heartbeat, say):
-            if threads:
-                execute(notebooks / step.notebook, executed, dict(step.params), workdir, threads=threads)
-            else:
-                execute(notebooks / step.notebook, executed, dict(step.params), workdir)
+        kwargs = {**({"threads": threads} if threads else {}), **({"env": env} if env else {})}
+        try:
+            with _Heartbeat(step.name, started, t0, heartbeat, say):
+                execute(notebooks / step.notebook, executed, dict(step.params), workdir, **kwargs)
+        finally:
+            if gpu is not None:
+                free.put(gpu)
         seconds = time.perf_counter() - started
         record = {"step": step.name, "notebook": f"notebooks/{step.notebook}", "params": step.params,
                   "deps": list(step.deps), "key": keys[step.name], "git_commit": commit, "device": device,
-                  "threads": threads, "date": date, "run_time_s": round(seconds, 2),
+                  "threads": threads, "gpu": gpu, "date": date, "run_time_s": round(seconds, 2),
                   "executed_notebook": executed.name}
         (folder / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
         say(f"{label}: done in {fmt_time(seconds)}  [elapsed {elapsed()}]")
@@ -261,10 +312,14 @@ def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execu
 def run_book(profile: str, *, workdir: str | Path | None = None, params: Sequence[str] = (),
              overrides: Mapping[str, str] | None = None, force: bool = False, build: bool = True,
              execute: Executor | None = None, out=None, jobs: int | None = None,
-             seeds: int | None = None) -> dict[str, str]:
+             seeds: int | None = None, gpus: Sequence[str] | None = None, ddp: int = 0) -> dict[str, str]:
     """Everything ``gdn book`` does; returns step name -> "ran" / "reused". ``jobs``: trainings run side by
     side (default :func:`default_jobs` for the trainings' device); ``seeds``: every training's seeds (default: the
-    profile's, :func:`gdn.book.plan.run_seeds`)."""
+    profile's, :func:`gdn.book.plan.run_seeds`).
+
+    Several GPUs: ``gpus`` (``CUDA_VISIBLE_DEVICES`` entries; default: every visible one when the trainings run on
+    CUDA) places the trainings one per GPU side by side; ``ddp`` = N > 1 instead trains each run in turn with N
+    DDP processes (one per GPU, ``torchrun``). Resume and reuse work either way."""
     from gdn.config import resolve
 
     out = out or sys.stdout
@@ -272,10 +327,16 @@ def run_book(profile: str, *, workdir: str | Path | None = None, params: Sequenc
     workdir = Path(workdir).resolve() if workdir else source
     overrides = dict(overrides or {})
     cfg = resolve(profile, overrides)  # fail early on unknown config keys or values
-    if jobs is None:
-        jobs = default_jobs(cfg.device)
-    elif jobs < 1:
+    if jobs is not None and jobs < 1:
         raise BookError(f"jobs must be at least 1, got {jobs}")
+    devices, train_env = placement(cfg.device, gpus, ddp)
+    if ddp > 1 or devices:
+        if jobs not in (None, len(devices) or 1):
+            raise BookError(f"--jobs {jobs} contradicts the GPU placement ({len(devices)} GPUs side by side"
+                            f"{', or DDP: one training at a time' if ddp > 1 else ''}); leave --jobs out")
+        jobs = len(devices) or 1
+    elif jobs is None:
+        jobs = default_jobs(cfg.device)
     prepare_workdir(source, workdir)
     steps = plan(profile, overrides, seeds=seeds)
     apply_params(steps, params, workdir / "notebooks")
@@ -284,13 +345,16 @@ def run_book(profile: str, *, workdir: str | Path | None = None, params: Sequenc
         ensure_mathjax(workdir, out)
     t0 = time.perf_counter()
     side = f", trainings {jobs} at a time" if jobs > 1 else ""
+    side += (f", one per GPU ({', '.join(devices)})" if devices else
+             f", each on {ddp} DDP processes" if ddp > 1 else "")
     print(f"gdn book: profile {profile}, {len(steps)} notebooks{side}, work directory {workdir}", file=out,
           flush=True)
     fresh = os.environ.get(FRESH)
     if force:  # the training notebooks start their runs afresh too, rather than reuse or resume them
         os.environ[FRESH] = "1"
     try:
-        status = run_steps(steps, workdir, profile, execute=execute, force=force, out=out, jobs=jobs)
+        status = run_steps(steps, workdir, profile, execute=execute, force=force, out=out, jobs=jobs,
+                           devices=devices, train_env=train_env)
     finally:
         if force and fresh is None:
             os.environ.pop(FRESH, None)

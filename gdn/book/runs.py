@@ -44,6 +44,7 @@ def figures_dir(profile: str, name: str, root: str | Path | None = None) -> Path
     return Path(root or os.environ.get("GDN_FIGURES") or FIGURES) / profile / name
 
 
+DDP = "GDN_DDP_PROCS"  # "N" (gdn book --ddp N sets it for its trainings): train_run trains with N DDP processes
 FRESH = "GDN_FRESH_RUNS"  # "1" (gdn book --force sets it for its notebooks): train_run starts every run afresh
 
 
@@ -66,7 +67,6 @@ def train_run(profile: str, run: str, overrides: Mapping[str, Any], root: str | 
     finished one is kept as it is; a run made by another config or code, or any run when ``$GDN_FRESH_RUNS`` is
     1 (``gdn book --force``), is deleted first (``gdn.engine.train.train`` refuses to overwrite a run)."""
     from gdn.config import resolve
-    from gdn.engine.train import train
     from gdn.files import write_json
 
     cfg = resolve(profile, {k: v for k, v in overrides.items() if v is not None})
@@ -86,15 +86,38 @@ def train_run(profile: str, run: str, overrides: Mapping[str, Any], root: str | 
         from gdn.engine.checkpoint import load_checkpoint
 
         resumed_from = int(load_checkpoint(out / "last.pt")["step"])
-        train(cfg, out, resume=True, progress=False)
+        _train(cfg, out, resume=True)
     else:
         if out.exists():  # made by this config and code, but killed before its first checkpoint
             shutil.rmtree(out)
         out.mkdir(parents=True)
         write_json(out / "book.json", made_by)
-        train(cfg, out, progress=False)
+        _train(cfg, out, resume=False)
     summary = json.loads((out / "summary.json").read_text())
     return {"config": cfg, "out": out, "summary": summary, "log": read_log(out), "resumed_from": resumed_from}
+
+
+def _train(cfg, out: Path, resume: bool) -> None:
+    """Train in this process, or with ``$GDN_DDP_PROCS`` > 1 DDP processes on this node (``torchrun``, one per
+    GPU): the same run, resumable either way."""
+    from gdn.engine.train import train
+    from gdn.files import write_json
+
+    procs = int(os.environ.get(DDP, "0") or 0)
+    if procs <= 1:
+        train(cfg, out, resume=resume, progress=False)
+        return
+    import subprocess
+    import sys
+
+    launch = out / "launch.json"  # the resolved config, every key: the processes train exactly this run
+    write_json(launch, cfg.to_dict())
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(procs), "-m",
+           "gdn.cli", "train", "--config", str(launch), "--out", str(out), "--quiet", *(["--resume"] if resume else [])]
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        lines = [line for line in done.stderr.splitlines() if line.strip()] or ["(no message)"]
+        raise RuntimeError(f"{out}: the {procs}-process training failed (exit {done.returncode}): {lines[-1]}")
 
 
 def read_log(out: str | Path) -> list[dict[str, float]]:

@@ -17,7 +17,7 @@ from gdn.book.tables import setup_facts
 from gdn.config import Config
 from gdn.masks import mask_bank
 
-__all__ = ["Study", "setup"]
+__all__ = ["Study", "setup", "evaluation_masks"]
 
 
 @dataclass
@@ -49,7 +49,18 @@ def setup(name: str, params: Mapping[str, Any], runs: Sequence[str], runs_root: 
             methods[run].append(method)
             critics[run].append(critic)
     images = test_images(cfg, params.get("n_images", 0), split)
-    masks = mask_bank(params["per_bin"], cfg.size, seed=params.get("mask_seed", 0))
+    masks = evaluation_masks(cfg, len(images), params["per_bin"], params.get("mask_seed", 0), split)
     rep.facts("setup", setup_facts(params["profile"], cfg, len(images), len(masks), params["per_bin"],
                                    params.get("mask_seed", 0), split, n_seeds), "what produced this page's numbers")
     return Study(rep, cfg, images, masks, methods, critics, n_seeds)
+
+
+def evaluation_masks(cfg: Config, n_images: int, per_bin: int, mask_seed: int = 0, split: str = "test") -> list:
+    """The masks a chapter scores: with ``cfg.test_masks`` a folder of Liu et al.'s test masks, every test
+    image in every bin (:func:`gdn.mask_sets.paired_test_masks`; a validation split keeps the generated bank,
+    which recipe choices were made on); else the generated bank, ``per_bin`` masks per bin."""
+    if cfg.test_masks == "generated" or split != "test":
+        return mask_bank(per_bin, cfg.size, seed=mask_seed)
+    from gdn.mask_sets import liu_test_masks, paired_test_masks
+
+    return paired_test_masks(liu_test_masks(cfg.test_masks), n_images, cfg.size, border=cfg.test_mask_border)

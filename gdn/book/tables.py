@@ -24,7 +24,7 @@ def config_rows(cfg) -> list[dict[str, Any]]:
     paper = Config()
     rows = []
     for key, value in cfg.to_dict().items():
-        if value != getattr(paper, key):
+        if value != getattr(paper, key) and key not in ("test_masks", "test_mask_border"):  # data_rows' job
             why = "an engine setting: speed, logging or files, not the method" if key in ENGINE else WHY[key]
             rows.append({"key": key, "value": value, "paper": getattr(paper, key), "why": why})
     return rows + data_rows(cfg)
@@ -32,9 +32,14 @@ def config_rows(cfg) -> list[dict[str, Any]]:
 
 def data_rows(cfg) -> list[dict[str, Any]]:
     """The data and mask handling that differs from the paper's whatever the config says."""
-    rows = [{"key": "(test masks)", "value": "generated: gdn.masks.mask_bank, a fixed number per ratio bin",
-             "paper": "the 12k irregular masks of Liu et al.",
-             "why": "they cannot be downloaded; gdn evaluate --masks reads them from a folder"}]
+    rows = []
+    if cfg.test_masks == "generated":
+        rows.append({"key": "(test masks)", "value": "generated: gdn.masks.mask_bank, a fixed number per ratio bin",
+                     "paper": "the 12k irregular masks of Liu et al.",
+                     "why": "nothing is downloaded; the config's test_masks reads them from a folder"})
+    elif cfg.test_mask_border != "both":
+        rows.append({"key": "(test masks)", "value": f"Liu et al.'s, only those {cfg.test_mask_border} the border "
+                     "constraint", "paper": "all 12k", "why": "the user's choice (test_mask_border)"})
     if cfg.train_data == "builtin":
         rows.append({"key": "(training images)", "value": "random square crops (35-100 % of the short side) of "
                      "the built-in photos, flipped half the time, resized", "paper": "whole images resized",
@@ -220,12 +225,29 @@ def setup_facts(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, ma
               f"pairs' (two-level bootstrap); a figure of results shows the first seed" if seeds > 1 else
               f"one per run, so intervals hold the pairs' variance only, not the seeds' (the study profile, "
               f"`make book PROFILE=study`, trains {seeds_text('study')})")
-    paper = ("the paper's setting" if cfg.train_data != "builtin" and cfg.size == 256 else
-             "not comparable in absolute terms: the paper trains 100 epochs at 256 x 256 on CelebA-HQ, Places2 and "
-             "Paris StreetView and tests on 12k masks; compare the trends")
+    liu = cfg.test_masks != "generated" and split == "test"
+    if liu:
+        half = {"both": "both halves", "with": "the half with the border constraint",
+                "without": "the half without the border constraint"}[cfg.test_mask_border]
+        masks = (f"Liu et al.'s test masks ({half} of each bin, their published bins, in their fixed order), every "
+                 f"one of the {n_images} test images in every bin: {n_masks} pairs")
+    else:
+        masks = f"{n_masks} free-form masks ({per_bin} per mask-ratio bin, seed {mask_seed})"
+    paper_scale = cfg.train_data != "builtin" and cfg.size == 256 and cfg.width == 64 and cfg.res_blocks == 8
+    if paper_scale and liu:
+        paper = ("the paper's protocol: its networks at 256 x 256, its test masks on the whole test set; comparable "
+                 "with its rows if the lists are its dataset's (`gdn data split`), the run as long as its 100 epochs and "
+                 "the training masks QD-IMD's (`train_masks=qdimd:DIR`); still different: a single seed per run, our "
+                 "own draw of the splits and, for Places2, of the 30 categories")
+    elif paper_scale:
+        paper = ("the paper's networks and resolution, but generated test masks (set `test_masks` to Liu et al.'s "
+                 "12k masks to score as the paper does)")
+    else:
+        paper = ("not comparable in absolute terms: the paper trains 100 epochs at 256 x 256 on CelebA-HQ, Places2 and "
+                 "Paris StreetView and tests on 12k masks; compare the trends")
     return [("Profile", f"{profile}: generator width {cfg.width}, {cfg.res_blocks} residual blocks{norm}{anchor}"),
             ("Training", f"{steps} of batch {cfg.batch_size} on {train}{start}"),
-            ("Evaluated on", f"{test}, with {n_masks} free-form masks ({per_bin} per mask-ratio bin, seed {mask_seed})"),
+            ("Evaluated on", f"{test}, with {masks}"),
             ("Photo sets", f"training, validation ({val}: in-training checks and every recipe choice) and test "
                            f"(read only by the book's final evaluation), disjoint"),
             ("Seeds", seeded),

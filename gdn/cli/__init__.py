@@ -1,4 +1,4 @@
-"""The ``gdn`` command: train, evaluate, inpaint, export, bench, book, demo.
+"""The ``gdn`` command: train, evaluate, inpaint, export, bench, book, demo, data.
 
 All argument parsing of the package lives here, one module per command (``gdn/cli/<command>.py``, each with a
 ``main(argv)``); the modules parse, call the library and print. Every failure a user can cause (bad paths, bad
@@ -12,7 +12,7 @@ import sys
 
 __all__ = ["main", "COMMANDS"]
 
-COMMANDS = ("train", "evaluate", "inpaint", "export", "bench", "book", "demo")
+COMMANDS = ("train", "evaluate", "inpaint", "export", "bench", "book", "demo", "data")
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, FileExistsError, RuntimeError,
                                                  OSError)
 

@@ -21,6 +21,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--jobs", "-j", type=int, metavar="N",
                    help="trainings run side by side, sharing the CPU cores (default: one per core on a CPU, "
                         "1 on a GPU)")
+    p.add_argument("--gpus", metavar="LIST", help="several GPUs: place the trainings one per GPU side by side, "
+                   "on these (e.g. 0,1,2,3; default: every visible GPU when the trainings run on CUDA)")
+    p.add_argument("--ddp", type=int, default=0, metavar="N", help="several GPUs: train each run in turn with N DDP "
+                   "processes (torchrun, one per GPU) instead of placing runs side by side")
     p.add_argument("--no-build", action="store_true", help="run the notebooks but do not build the HTML")
     p.add_argument("--list", action="store_true", help="print the plan (steps, parameters) and exit")
     p.add_argument("overrides", nargs="*", metavar="key=value",
@@ -39,5 +43,6 @@ def main(argv: list[str]) -> int:
             print(f"{s.name:16s} notebooks/{s.notebook:22s} {json.dumps(s.params, default=str)}{deps}")
         return 0
     run_book(args.profile, workdir=args.workdir, params=args.param, overrides=overrides, force=args.force,
-             build=not args.no_build, jobs=args.jobs, seeds=args.seeds)
+             build=not args.no_build, jobs=args.jobs, seeds=args.seeds,
+             gpus=args.gpus.split(",") if args.gpus else None, ddp=args.ddp)
     return 0

@@ -47,7 +47,14 @@ def build_train_set(cfg: Config) -> Dataset:
         images = BuiltinPhotos("train", size=cfg.size, n=cfg.builtin_train, seed=cfg.seed)
     else:
         images = ImageFolder(cfg.train_data, size=cfg.size)
-    masks = None if cfg.train_masks == "random" else load_masks(cfg.train_masks, cfg.size, invert=cfg.invert_masks)
+    from gdn.mask_sets import QD_PREFIX, QuickDrawMasks
+
+    if cfg.train_masks.startswith(QD_PREFIX):  # drawn and processed per item (a source, not a list)
+        masks = QuickDrawMasks(cfg.train_masks[len(QD_PREFIX):])
+    elif cfg.train_masks == "random":
+        masks = None
+    else:
+        masks = load_masks(cfg.train_masks, cfg.size, invert=cfg.invert_masks)
     return InpaintingDataset(images, masks, seed=cfg.seed, shuffle_masks=masks is not None, augment=cfg.augment)
 
 

@@ -313,6 +313,8 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
             if step % cfg.keep_every == 0:
                 save(out / f"step_{step:07d}.pt")
             if stop_after is not None and this_call >= stop_after:
+                if step % cfg.save_every and step != steps:  # a stop the run resumes from
+                    save(last)
                 break
     except KeyboardInterrupt:
         interrupted["flag"] = True

@@ -42,9 +42,12 @@ def _mean(values: np.ndarray) -> float:
 
 def bin_groups(masks: Sequence) -> list[tuple[str, np.ndarray]]:
     """(label, (N,) bool selection) of each mask-ratio bin (``BIN_LABELS`` in order), then ``("all", ...)``;
-    a mask outside every bin counts only in ``"all"``."""
-    ratios = [hole_ratio(np.asarray(m) > 0.5) for m in masks]
-    bins = np.array([-1 if (b := ratio_bin(r)) is None else b for r in ratios])
+    a mask outside every bin counts only in ``"all"``. A :class:`gdn.mask_sets.MaskSet` brings its masks' bins
+    (a published set's own); other masks are binned by their measured ratio."""
+    bins = getattr(masks, "bins", None)
+    if bins is None:
+        ratios = [hole_ratio(np.asarray(m) > 0.5) for m in masks]
+        bins = np.array([-1 if (b := ratio_bin(r)) is None else b for r in ratios])
     return [(label, bins == i) for i, label in enumerate(BIN_LABELS)] + [("all", np.ones(len(masks), bool))]
 
 
@@ -111,7 +114,7 @@ def evaluate(methods: Mapping[str, Method], images: Sequence, masks: Sequence, *
     from gdn.stats import bootstrap_mean
 
     real = np.concatenate(real_feats) if real_feats else None
-    groups = bin_groups(mask_arrays)
+    groups = bin_groups(masks if hasattr(masks, "bins") else mask_arrays)  # a published set keeps its bins
     rows = []
     for name in names:
         scored = {k: np.concatenate(v) for k, v in scores[name].items()}
