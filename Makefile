@@ -22,8 +22,11 @@ $(PLAYWRIGHT): | $(BIN)/.installed
 
 ## make book [PROFILE=cpu|smoke|study|paper]: run every notebook with papermill, then build _build/html
 ## (study: every run from scratch with 3 seeds, 5 for Det, Weight and Adv; its time is in the Training chapter)
+## paper: DATA=<gdn data split's folder> MASKS=<Liu et al.'s test masks> TRAIN_MASKS=<QD-IMD drawings>
+## ARGS="device=cuda ..." (config keys and gdn book options, e.g. --ddp 8); see README, "Reproduce the paper"
 book: venv
-	$(BIN)/gdn book --profile $(PROFILE)
+	$(BIN)/gdn book --profile $(PROFILE) $(if $(DATA),--data $(DATA)) $(if $(MASKS),--test-masks $(MASKS)) \
+	$(if $(TRAIN_MASKS),--train-masks $(TRAIN_MASKS)) $(ARGS)
 
 ## make test: the whole test suite (what CI runs)
 test: venv $(PLAYWRIGHT)

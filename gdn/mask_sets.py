@@ -118,10 +118,11 @@ def paired_test_masks(bins: Sequence[LiuBin], n_images: int, size, *, border: st
 
 class QuickDrawMasks:
     """Training masks from QD-IMD's raw drawings (a folder or list; black strokes on white, or the other way:
-    the strokes are whichever colour covers less of the drawing), processed on the fly (paper Sec. 4.1): a drawing, then random rotation, dilation and crop, kept when its
-    ratio falls in a bin drawn uniformly; the border constraint with probability ``border_prob`` for bins up to
-    ``BORDER_MAX_RATIO``, as :func:`gdn.masks.random_mask`. The drawing is scaled to cover the rotated frame
-    (the official zoom of 1.5 leaves no empty corner either), so its strokes keep their width in pixels."""
+    the strokes are whichever colour covers less of the drawing), processed on the fly (paper Sec. 4.1): a
+    drawing, then random rotation, dilation and crop, kept when its ratio falls in a bin drawn uniformly; the
+    border constraint with probability ``border_prob`` for bins up to ``BORDER_MAX_RATIO``, as
+    :func:`gdn.masks.random_mask`. The drawing is scaled to cover the rotated frame (the official zoom of 1.5
+    leaves no empty corner either), so its strokes keep about their width in pixels."""
 
     def __init__(self, folder, *, border_prob: float = 0.5, max_tries: int = 20):
         self.files = list_files(folder, MASK_EXTS, what="mask")

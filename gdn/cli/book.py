@@ -1,8 +1,10 @@
-"""``gdn book [--profile P] [--param STEP.NAME=VALUE ...] [--list] [key=value ...]``."""
+"""``gdn book [--profile P] [--data LISTS --test-masks DIR --train-masks DIR] [--gpus LIST | --ddp N]
+[--param STEP.NAME=VALUE ...] [--list] [key=value ...]``."""
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from gdn.config import parse_overrides
 
@@ -21,6 +23,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--jobs", "-j", type=int, metavar="N",
                    help="trainings run side by side, sharing the CPU cores (default: one per core on a CPU, "
                         "1 on a GPU)")
+    p.add_argument("--data", metavar="LISTS", help="a folder written by `gdn data split`: its train.txt, val.txt "
+                   "and test.txt become train_data, val_data and test_data (checked against its manifest)")
+    p.add_argument("--test-masks", metavar="DIR", help="Liu et al.'s 12k test masks: every test image in every bin "
+                   "(test_masks=DIR)")
+    p.add_argument("--train-masks", metavar="DIR", help="QD-IMD's drawings, processed on the fly "
+                   "(train_masks=qdimd:DIR)")
     p.add_argument("--gpus", metavar="LIST", help="several GPUs: place the trainings one per GPU side by side, "
                    "on these (e.g. 0,1,2,3; default: every visible GPU when the trainings run on CUDA)")
     p.add_argument("--ddp", type=int, default=0, metavar="N", help="several GPUs: train each run in turn with N DDP "
@@ -33,6 +41,16 @@ def main(argv: list[str]) -> int:
     from gdn.book.runner import apply_params, check_parameters, plan, run_book, source_root
 
     overrides = parse_overrides(args.overrides)
+    if args.data:
+        from gdn.splits import read_manifest
+
+        read_manifest(args.data)  # the lists are the ones `gdn data split` wrote
+        lists = Path(args.data).resolve()
+        overrides.update({f"{name}_data": str(lists / f"{name}.txt") for name in ("train", "val", "test")})
+    if args.test_masks:
+        overrides["test_masks"] = str(Path(args.test_masks).resolve())
+    if args.train_masks:
+        overrides["train_masks"] = "qdimd:" + str(Path(args.train_masks).resolve())
     if args.list:
         notebooks = source_root() / "notebooks"
         steps = plan(args.profile, overrides, seeds=args.seeds)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def _counts(items: list[str]) -> dict[str, int]:
@@ -49,8 +50,9 @@ def main(argv: list[str]) -> int:
               "manifest.json")
         for d in splits.deviations:
             print(f"  deviation from the paper's protocol: {d}")
-        print(f"train with: gdn book --profile paper train_data={args.out}/train.txt val_data={args.out}/val.txt "
-              f"test_data={args.out}/test.txt")
+        lists = Path(args.out).resolve()
+        print(f"train with: gdn book --profile paper train_data={lists}/train.txt val_data={lists}/val.txt "
+              f"test_data={lists}/test.txt")
         return 0
     from gdn.mask_sets import liu_test_masks
 
