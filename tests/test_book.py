@@ -89,6 +89,9 @@ def test_param_assignments_are_checked_too(capsys):
         book_cli.main(["--profile", "smoke", "--list", "--param", "per_bn=3"])
     assert book_cli.main(["--profile", "smoke", "--list"]) == 0
     assert "train_det_exp_e" in capsys.readouterr().out
+    # make book ARGS="..." mixes config overrides and options in any order
+    assert book_cli.main(["--profile", "smoke", "--list", "steps=3", "--jobs", "1", "size=32"]) == 0
+    assert '"overrides": {"steps": "3", "size": "32"}' in capsys.readouterr().out
 
 
 def test_the_cli_reports_a_misspelt_parameter_in_one_line(capsys):

@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--list", action="store_true", help="print the plan (steps, parameters) and exit")
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="training config keys for every training run, e.g. device=cuda train_data=/data")
-    args = p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)  # options and key=value overrides in any order (make book ARGS=...)
     from gdn.book.runner import apply_params, check_parameters, plan, run_book, source_root
 
     overrides = parse_overrides(args.overrides)
