@@ -13,5 +13,7 @@ __all__ = ["STUDY_SEEDS"]
 # Kept as the record although the study's Adv now uses the adversarial weight 0.01 (e256d89: Adv 0.05 dB, Det's
 # 0.20 the largest): 0.51 dB is the spread of an Adv with the cpu profile's weight 0.1, the larger and so the
 # more careful bound for the default book's single-seed verdicts.
-STUDY_SEEDS = dict(when="3 December 2026", machine="2 cores of an AMD EPYC", seeds="3 to 5", psnr_spread_db=0.51,
-                   auroc_spread=0.03)
+# The study around the spline anchor (ed5127b, 6 December 2026: the Training chapter's record) spread its Det
+# runs' detectors by 0.04 in AUROC (PSNR: Det 0.06 dB, Adv 0.05, Weight 0.01): the AUROC bound is that larger value.
+STUDY_SEEDS = dict(when="3 and 6 December 2026", machine="2 cores of an AMD EPYC", seeds="3 to 5",
+                   psnr_spread_db=0.51, auroc_spread=0.04)
