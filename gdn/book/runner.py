@@ -33,6 +33,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import queue
 import shutil
 import sys
 import threading
@@ -46,8 +47,7 @@ from gdn.book.plan import BookError, Step, apply_params, check_parameters, plan
 from gdn.book.runs import FIGURES, FRESH, code_hash, figures_dir
 
 __all__ = ["code_hash", "step_keys", "step_dir", "is_current", "papermill_executor", "default_jobs", "placement",
-           "run_steps",
-           "run_book"]
+           "run_steps", "run_book"]
 
 
 # ------------------------------------------------------------------------------------------------- reuse
@@ -221,8 +221,6 @@ def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execu
     t0 = time.perf_counter()
     commit, device = git_commit(), device_description()
     n = len(steps)
-    import queue
-
     devices = [str(d) for d in devices]
     if devices:
         jobs = len(devices)

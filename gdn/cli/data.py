@@ -4,15 +4,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gdn.config import parse_overrides
+
 
 def _counts(items: list[str]) -> dict[str, int]:
-    counts = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not value.strip().isdigit():
-            raise ValueError(f"--count {item!r}: expected KEY=N, e.g. test=100")
-        counts[key.strip()] = int(value)
-    return counts
+    counts = parse_overrides(items)
+    bad = [f"{k}={v}" for k, v in counts.items() if not v.strip().isdigit()]
+    if bad:
+        raise ValueError(f"--count {bad[0]!r}: expected KEY=N, e.g. test=100")
+    return {k: int(v) for k, v in counts.items()}
 
 
 def main(argv: list[str]) -> int:
