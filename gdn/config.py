@@ -195,8 +195,8 @@ PROFILES: dict[str, dict[str, Any]] = {
     # residual generator around a spline fill with colour-symmetric augmentation, a 2x narrower critic, the
     # warm start, the critic's cool-down, its learning rate (30x the generator's; the paper's is 0.1x), and the
     # detector also shown white holes (critic_corrupt). The generator's lr, 1e-5, was chosen on the validation
-    # photos (Training chapter, record of 6 December 2026), a small step: at 2e-5 the Det model's margin over its
-    # anchor at 64 px was 0.004 dB lower and its interval reached -0.05 dB.
+    # photos (Training chapter, record of 6 December 2026) with the 3,000-step warm start, a small step: at 2e-5 the
+    # Det model's margin over its anchor at 64 px was 0.004 dB lower and its interval reached -0.05 dB.
     # Data loads in the training process (num_workers=0): `gdn book` runs the trainings side by side, one per core,
     # and a loader process each would put twice as many busy processes as cores.
     "cpu": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="spline", augment="colour",
