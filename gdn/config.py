@@ -128,7 +128,7 @@ WHY: dict[str, str] = {
     "gamma": "the focal loss's focusing parameter",
     "weight_mapping": "Fig. 3's study of the weight mapping",
     "exp_base": "Fig. 3's study of the exponential base",
-    "hole_weight": "the warm start trains the Weight framework's L1 without a critic",
+    "hole_weight": "the Weight framework's L1 weight on holes (the paper's 6, as PConv; the warm start uses it too)",
     "valid_weight": "the Weight framework's L1 weight on valid pixels",
     "adv_weight": "the Adv framework's adversarial weight (the paper gives none; the default is EdgeConnect's example "
                   "0.1); the study uses EdgeConnect's default 0.01, chosen on the validation photos, where 0.1 "
