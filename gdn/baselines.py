@@ -23,7 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["biharmonic", "telea", "mean_colour", "valid_mean", "push_pull", "harmonic", "spline", "BASELINES"]
+__all__ = ["biharmonic", "telea", "mean_colour", "valid_mean", "push_pull", "harmonic", "spline", "BASELINES",
+           "SOLVERS"]
 
 
 def _per_image(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], image: torch.Tensor,
@@ -150,10 +151,13 @@ def harmonic(image: torch.Tensor, mask: torch.Tensor, iters: int = 10, gain: flo
 LEVELS = 8  # the spline's pyramid depth: one pixel at the top up to 128 px, the generator's working scale; fixed,
 #            so that an exported generator's graph fits every image size
 TENSION = 0.3  # spline's default tension, per pixel^2 (chosen on the validation photos: the Generalisation chapter)
+SPARSE_FROM = 160 * 160  # image pixels from which spline(solver="auto") solves on the hole pixels alone (at 128 px
+#                          and below the dense passes are faster than building the index; at 256 px 5x slower)
+SOLVERS = ("auto", "dense", "sparse")
 
 
 def spline(image: torch.Tensor, mask: torch.Tensor, tension: float = TENSION, iters: int = 20,
-           levels: int | None = None) -> torch.Tensor:
+           levels: int | None = None, solver: str = "auto") -> torch.Tensor:
     """A thin-plate spline under tension: the hole pixels solve ``(Delta^2 - tension Delta) u = 0`` with the
     valid pixels as boundary values (Schweikert 1966; Smith and Wessel, Geophysics 1990). ``tension`` 0 is
     :func:`biharmonic` (smooth, continues the border's gradient into the hole, overshoots on a noisy border);
@@ -164,11 +168,53 @@ def spline(image: torch.Tensor, mask: torch.Tensor, tension: float = TENSION, it
     with any valid pixel keeps its valid pixels' average, the others start from the coarser level's solution and
     take ``min(iters, 2**k)`` conjugate-gradient steps (``k`` = the level's rank below the top) of the discrete
     system (the 5-point Laplacian with Neumann borders, applied twice: symmetric positive definite on the hole
-    pixels). Batched, differentiable, weights-free, exportable (convolutions and reductions only, in a number
-    that does not depend on the image's size); (B,C,H,W) in and out, valid pixels unchanged, clamped to [0,1].
-    About 3x the cost of :func:`harmonic`: meant for the generator's working scale (up to a few hundred px)."""
+    pixels). Weights-free; (B,C,H,W) in and out, valid pixels unchanged, clamped to [0,1].
+
+    Two solvers of the same system, the same steps and the same result (to float rounding):
+    ``"dense"`` applies the operator to every pixel of every level (convolutions and reductions only, in a
+    number that does not depend on the image's size: batched, differentiable and exportable, the form inside the
+    generator); ``"sparse"`` applies it to the hole's cells and the two rings of neighbours the operator reads
+    (:class:`_HoleStencil`), so its cost follows the holes, not the photo: what a full-resolution anchor needs
+    (the dense passes over a 2048 px photo take 25 s on 2 cores). ``"auto"``: sparse from :data:`SPARSE_FROM`
+    pixels when no gradient or graph export needs the dense form."""
     if image.ndim == 3:  # one image (C,H,W) with its (1,H,W) mask
-        return spline(image[None], mask[None], tension, iters, levels)[0]
+        return spline(image[None], mask[None], tension, iters, levels, solver)[0]
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    if solver == "auto":
+        traced = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+        graph = torch.is_grad_enabled() and (image.requires_grad or mask.requires_grad)
+        big = image.shape[-2] * image.shape[-1] >= SPARSE_FROM
+        solver = "sparse" if big and not (traced or graph) else "dense"
+    solve = _solve_sparse if solver == "sparse" else _solve_dense
+    pyramid = _pyramid(image, mask, LEVELS if levels is None else levels)
+    x = _top(image, mask, *pyramid[-1])  # (B,C,h,w): (B,C,1,1), the mean colour, at a 1 px top
+    for k, (num, den) in enumerate(reversed(pyramid[:-1])):
+        up = F.interpolate(x, size=num.shape[-2:], mode="bilinear", align_corners=False)
+        x = torch.where(den > 0, num / den.clamp_min(1e-12), up)  # known cells: their average; others: the coarser
+        x = solve(x, den == 0, tension, min(iters, 2 ** k))  # a level of side n converges in about n steps
+    return x.clamp(0, 1)  # the spline overshoots a little at sharp borders; pixels stay pixels
+
+
+def _cg(apply, x: torch.Tensor, r: torch.Tensor, steps: int, dot) -> torch.Tensor:
+    # conjugate gradients from x with residual r (zero off the unknowns): one system per image and channel
+    p, rr = r, dot(r, r)
+    for _ in range(steps):
+        ap = apply(p)
+        a = rr / dot(p, ap).clamp_min(1e-30)
+        x = x.addcmul(a, p)
+        r = r.addcmul(a, ap, value=-1)
+        rr_next = dot(r, r)
+        p = torch.addcmul(r, rr_next / rr.clamp_min(1e-30), p)
+        rr = rr_next
+    return x
+
+
+def _solve_dense(x: torch.Tensor, unknown: torch.Tensor, tension: float, steps: int) -> torch.Tensor:
+    """``steps`` CG steps of the spline's system on the ``unknown`` (B,1,h,w) cells of ``x`` (B,C,h,w), applying
+    the operator to every cell."""
+    unknown = unknown.to(x.dtype)
+
     def laplacian(p: torch.Tensor) -> torch.Tensor:  # the 5-point Laplacian, Neumann borders
         return 4 * (_neighbour_mean(p) - p)
 
@@ -176,26 +222,76 @@ def spline(image: torch.Tensor, mask: torch.Tensor, tension: float = TENSION, it
         inner = laplacian(p)
         return laplacian(inner) - tension * inner
 
-    def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # (B,C,1,1): one CG system per image and channel
+    def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # (B,C,1,1)
         return (a * b).sum(dim=(-2, -1), keepdim=True)
 
-    pyramid = _pyramid(image, mask, LEVELS if levels is None else levels)
-    x = _top(image, mask, *pyramid[-1])  # (B,C,h,w): (B,C,1,1), the mean colour, at a 1 px top
-    for k, (num, den) in enumerate(reversed(pyramid[:-1])):
-        up = F.interpolate(x, size=num.shape[-2:], mode="bilinear", align_corners=False)
-        unknown = (den == 0).to(image.dtype)  # (B,1,h,w): cells without a valid pixel
-        x = torch.where(den > 0, num / den.clamp_min(1e-12), up)
-        r = -operator(x) * unknown
-        p, rr = r, dot(r, r)
-        for _ in range(min(iters, 2 ** k)):  # a level of side n converges in about n steps (the top's are 1, 2, 4..)
-            ap = operator(p) * unknown
-            a = rr / dot(p, ap).clamp_min(1e-30)
-            x = x.addcmul(a, p)
-            r = r.addcmul(a, ap, value=-1)
-            rr_next = dot(r, r)
-            p = torch.addcmul(r, rr_next / rr.clamp_min(1e-30), p)
-            rr = rr_next
-    return x.clamp(0, 1)  # the spline overshoots a little at sharp borders; pixels stay pixels
+    return _cg(lambda p: operator(p) * unknown, x, -operator(x) * unknown, steps, dot)
+
+
+class _HoleStencil:
+    """The spline's operator on the unknown cells of one (h, w) grid alone. Cells are numbered unknowns first,
+    then the ring of their 4-neighbours (where the inner Laplacian is needed), then the ring around that (read by
+    it): ``(Delta^2 - t Delta) v`` at the unknowns reads ``v`` on those three sets only. A neighbour across the
+    grid's edge is the cell itself (the Neumann border of the dense form)."""
+
+    def __init__(self, unknown: np.ndarray):
+        h, w = unknown.shape
+        ring1 = _grow(unknown) & ~unknown
+        ring2 = _grow(unknown | ring1) & ~(unknown | ring1)
+        self.cells = np.concatenate([np.flatnonzero(unknown), np.flatnonzero(ring1), np.flatnonzero(ring2)])
+        self.n0, self.n1 = int(unknown.sum()), int(unknown.sum() + ring1.sum())
+        index = np.full(h * w, -1, dtype=np.int64)
+        index[self.cells] = np.arange(len(self.cells))
+        y, x = np.divmod(self.cells[:self.n1], w)  # the cells whose Laplacian is needed
+        around = np.stack([index[a] for a in (np.maximum(y - 1, 0) * w + x, np.minimum(y + 1, h - 1) * w + x,
+                                             y * w + np.maximum(x - 1, 0), y * w + np.minimum(x + 1, w - 1))])
+        # (4*n,) each: the 4 neighbours, side by side (a sum over the leading axis adds whole slabs: fast)
+        self.around = {n: torch.from_numpy(around[:, :n].reshape(-1)) for n in (self.n0, self.n1)}
+
+    def laplacian(self, v: torch.Tensor, n: int) -> torch.Tensor:
+        # (n,C): the Laplacian at the first n cells (n0 or n1) of v
+        g = v.index_select(0, self.around[n]).view(4, n, -1)
+        return (g[0] + g[1]).add_(g[2]).add_(g[3]).sub_(v[:n], alpha=4)
+
+    def operator(self, v: torch.Tensor, tension: float) -> torch.Tensor:
+        # v (n2,C) over every cell -> (n0,C) at the unknowns
+        inner = self.laplacian(v, self.n1)
+        return self.laplacian(inner, self.n0) - tension * inner[:self.n0]
+
+
+def _grow(a: np.ndarray) -> np.ndarray:
+    # a and its 4-neighbours
+    out = a.copy()
+    out[1:] |= a[:-1]
+    out[:-1] |= a[1:]
+    out[:, 1:] |= a[:, :-1]
+    out[:, :-1] |= a[:, 1:]
+    return out
+
+
+def _solve_sparse(x: torch.Tensor, unknown: torch.Tensor, tension: float, steps: int) -> torch.Tensor:
+    """:func:`_solve_dense`'s steps on the unknown cells and their two rings alone (:class:`_HoleStencil`)."""
+    out = x.clone()
+    B, C, h, w = x.shape
+    for b in range(B):
+        cells = unknown[b, 0].cpu().numpy()
+        if not cells.any():
+            continue
+        st = _HoleStencil(cells)
+        flat = x[b].reshape(C, h * w)
+        cells_t = torch.from_numpy(st.cells).to(x.device)
+        v = flat.index_select(1, cells_t).T.contiguous()  # (n2,C): the unknowns, then the rings (fixed)
+        zeros = torch.zeros(len(st.cells) - st.n0, C, dtype=x.dtype, device=x.device)
+
+        def apply(p: torch.Tensor) -> torch.Tensor:  # the operator on p (n0,C), zero on the rings
+            return st.operator(torch.cat([p, zeros]), tension)
+
+        def dot(a: torch.Tensor, b_: torch.Tensor) -> torch.Tensor:  # (C,)
+            return (a * b_).sum(0)
+
+        u = _cg(apply, v[:st.n0], -st.operator(v, tension), steps, dot)  # (n0,C)
+        out[b].view(C, h * w)[:, cells_t[:st.n0]] = u.T
+    return out
 
 
 BASELINES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {

@@ -98,3 +98,32 @@ def test_spline_continues_smooth_shading_better_than_harmonic():
         return ((fn(curved, mask) - curved).abs() * mask).sum() / (3 * mask.sum())
 
     assert err(spline) < 0.6 * err(harmonic)
+
+
+@pytest.mark.parametrize("shape", [(48, 48), (70, 133), (260, 300)])
+def test_spline_on_the_hole_alone_is_the_dense_solve(shape):
+    """The sparse solver (the hole's cells and their two rings) takes the dense solver's steps: the same fill to
+    float rounding, holes at the image border included (its Neumann border), two images in a batch."""
+    from gdn.baselines import spline
+    from gdn.masks import irregular_mask
+
+    rng = np.random.default_rng(1)
+    image = torch.rand(2, 3, *shape)
+    mask = torch.from_numpy(np.stack([irregular_mask(shape, rng), irregular_mask(shape, rng)])).float()[:, None]
+    mask[0, 0, :5, :9] = 1  # a hole in the corner
+    dense, sparse = spline(image, mask, solver="dense"), spline(image, mask, solver="sparse")
+    assert (dense - sparse).abs().max() < 1e-5
+    assert torch.equal(sparse * (1 - mask), image * (1 - mask))  # valid pixels untouched
+    assert torch.equal(spline(image, torch.zeros_like(mask), solver="sparse"), image)  # no hole: nothing to solve
+
+
+def test_spline_chooses_the_dense_form_where_a_graph_needs_it():
+    from gdn.baselines import spline
+
+    image = torch.rand(1, 3, 200, 200, requires_grad=True)
+    mask = torch.zeros(1, 1, 200, 200)
+    mask[..., 50:90, 60:120] = 1
+    spline(image, mask).sum().backward()  # auto: the dense form, differentiable
+    assert image.grad is not None and image.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="solver"):
+        spline(image, mask, solver="fast")
