@@ -283,6 +283,41 @@ def test_papermill_with_threads_runs_the_kernel_with_that_many_threads(tmp_path)
         book.papermill_executor(bad, tmp_path / "b_out.ipynb", {}, tmp_path, threads=1)
 
 
+def test_notebooks_kernels_print_no_transport_warning_alone_or_side_by_side(tmp_path, capfd):
+    import threading
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("n = 1")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell("import time\ntime.sleep(1)\nprint(n * 2)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(tmp_path / "a.ipynb"))
+    book.papermill_executor(tmp_path / "a.ipynb", tmp_path / "b.ipynb", {"n": 21}, tmp_path)
+    assert '"42\\n"' in (tmp_path / "b.ipynb").read_text()
+    captured = capfd.readouterr()
+    assert "without encryption" not in captured.err + captured.out and "WARNING" not in captured.err
+    # three kernels started at once (the book's trainings side by side) each keep their own sockets
+    errors = []
+
+    def run(k):
+        try:
+            book.papermill_executor(tmp_path / "a.ipynb", tmp_path / f"side{k}.ipynb", {"n": k}, tmp_path, threads=1)
+        except Exception as e:  # noqa: BLE001 - collected, asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [f'"{2 * k}\\n"' in (tmp_path / f"side{k}.ipynb").read_text() for k in range(3)] == [True] * 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ipynb", "b.ipynb", "side0.ipynb", "side1.ipynb",
+                                                        "side2.ipynb"]  # no socket files left behind
+
+
 def test_report_writes_files_with_provenance(tmp_path):
     import matplotlib
     matplotlib.use("Agg")

@@ -112,10 +112,44 @@ def papermill_executor(notebook: Path, output: Path, params: dict, cwd: Path, *,
 
     try:
         pm.execute_notebook(str(notebook), str(output), parameters=params, cwd=str(cwd), kernel_name="python3",
-                            progress_bar=False, log_output=False, request_save_on_cell_execute=False)
+                            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                            kernel_manager_class=_kernel_manager())
     except pm.PapermillExecutionError as e:
         raise BookError(f"{notebook.name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
                         f"(the executed notebook with the traceback: {output})") from None
+
+
+def _kernel_manager():
+    """The kernel manager papermill starts each notebook's kernel with: jupyter_client's, talking to the kernel over
+    Unix sockets (transport "ipc") in the Jupyter runtime folder rather than TCP on localhost.
+
+    Why: ipykernel 7.4 warns on every start over TCP without encryption ("Kernel is running over TCP without
+    encryption ...") on the user's terminal, a warning the user cannot act on; over IPC the kernel is reached only
+    through this user's files, which is what the warning asks for. Each kernel's sockets get a name of their own
+    (jupyter_client's default, ``kernel-ipc-N`` in the working directory, is numbered by a check-then-bind race:
+    two notebooks started side by side took the same sockets). A socket path must fit in 107 bytes: with a
+    runtime folder too deep for that, the kernel keeps TCP (and its warning)."""
+    import uuid
+
+    from jupyter_client import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets import default
+
+    runtime = jupyter_runtime_dir()
+    if len(os.path.join(runtime, f"kernel-{uuid.uuid4()}-ipc-5")) > 107:
+        return AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self):
+            return "ipc"
+
+        @default("ip")
+        def _ip_default(self):
+            os.makedirs(runtime, mode=0o700, exist_ok=True)
+            return os.path.join(runtime, f"kernel-{uuid.uuid4()}-ipc")  # sockets <this>-1 .. -5
+
+    return IpcKernelManager
 
 
 def _papermill_child() -> None:
