@@ -1,7 +1,9 @@
 """The book runner (`gdn book`): parameter checks, reuse of unchanged runs, and the smoke book end to end."""
+import csv
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import nbformat
@@ -316,6 +318,30 @@ def test_notebooks_kernels_print_no_transport_warning_alone_or_side_by_side(tmp_
     assert [f'"{2 * k}\\n"' in (tmp_path / f"side{k}.ipynb").read_text() for k in range(3)] == [True] * 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ipynb", "b.ipynb", "side0.ipynb", "side1.ipynb",
                                                         "side2.ipynb"]  # no socket files left behind
+
+
+def test_a_trainings_heartbeat_says_its_step_total_and_time_left(tmp_path):
+    log = tmp_path / "log.csv"
+    assert book.training_progress(tmp_path, 300, 8) == "starting"
+    with open(log, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "loss_g", "elapsed_s", "images_per_s"])
+        w.writerow([25, 0.1, 10.0, 20.0])
+        w.writerow([50, 0.1, 20.0, 20.0])  # 2.5 steps per second: 250 steps left take 1:40
+    assert book.training_progress(tmp_path, 300, 8) == "step 50/300, 1:40 left"
+
+    def execute(notebook, output, params, cwd, threads=None):
+        time.sleep(0.5)
+        output.write_text(notebook.read_text())
+
+    work = tmp_path / "work"
+    (work / "notebooks").mkdir(parents=True)
+    (work / "notebooks" / "t.ipynb").write_text("{}")
+    out = tmp_path / "out.txt"
+    with open(out, "w") as f:
+        book.run_steps([book_plan.Step("train_r", "t.ipynb", {}, parallel=True)], work, "p", execute=execute, out=f,
+                         heartbeat=0.1, progress={"train_r": lambda: book.training_progress(tmp_path, 300, 8)})
+    assert "... train_r running 0:00: step 50/300, 1:40 left (elapsed" in out.read_text()
 
 
 def test_report_writes_files_with_provenance(tmp_path):

@@ -46,8 +46,8 @@ from gdn.book.build import (build_book, ensure_mathjax, fmt_time, prepare_workdi
 from gdn.book.plan import BookError, Step, apply_params, check_parameters, plan
 from gdn.book.runs import FIGURES, FRESH, code_hash, figures_dir
 
-__all__ = ["code_hash", "step_keys", "step_dir", "is_current", "papermill_executor", "default_jobs", "placement",
-           "run_steps", "run_book"]
+__all__ = ["code_hash", "step_keys", "step_dir", "is_current", "papermill_executor", "training_progress",
+           "default_jobs", "placement", "run_steps", "run_book"]
 
 
 # ------------------------------------------------------------------------------------------------- reuse
@@ -162,18 +162,22 @@ def _papermill_child() -> None:
 
 
 class _Heartbeat:
-    """Prints a line every ``every`` seconds while a step runs (long trainings show they are alive)."""
+    """Prints a line every ``every`` seconds while a step runs (long trainings show they are alive), with what
+    ``progress()`` says (a training: its step, total and time left)."""
 
-    def __init__(self, label: str, started: float, t0: float, every: float = 60.0, say=None):
+    def __init__(self, label: str, started: float, t0: float, every: float = 60.0, say=None,
+                 progress: Callable[[], str] | None = None):
         self.label, self.started, self.t0, self.every = label, started, t0, every
         self.say = say or (lambda text: print(text, flush=True))
+        self.progress = progress
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         while not self._stop.wait(self.every):
             now = time.perf_counter()
-            self.say(f"        ... {self.label} running {fmt_time(now - self.started)} "
+            where = f": {self.progress()}" if self.progress else ""
+            self.say(f"        ... {self.label} running {fmt_time(now - self.started)}{where} "
                      f"(elapsed {fmt_time(now - self.t0)})")
 
     def __enter__(self):
@@ -183,6 +187,27 @@ class _Heartbeat:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+
+def training_progress(run: str | Path, total: int | None, batch_size: int) -> str:
+    """A running training's place from its run folder's ``log.csv``: "step 350/1,000, 2:10 left" (the time left
+    at the rate of this call so far, the log's ``images_per_s``); "starting" before its first row."""
+    from gdn.book.runs import read_log
+
+    try:
+        rows = read_log(run)
+    except (OSError, ValueError):  # not written yet, or being replaced
+        rows = []
+    if not rows or "step" not in rows[-1]:
+        return "starting"
+    step = int(rows[-1]["step"])
+    if not total:
+        return f"step {step:,}"
+    text = f"step {step:,}/{total:,}"
+    rate = rows[-1].get("images_per_s", 0.0) / batch_size  # steps per second
+    if rate > 0 and step < total:
+        text += f", {fmt_time((total - step) / rate)} left"
+    return text
 
 
 def default_jobs(device: str = "cpu") -> int:
@@ -223,7 +248,8 @@ def placement(device: str, gpus: Sequence[str] | None = None, ddp: int = 0) -> t
 
 def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execute: Executor | None = None,
               force: bool = False, out=None, heartbeat: float = 60.0, jobs: int = 1,
-              devices: Sequence[str] = (), train_env: Mapping[str, str] | None = None) -> dict[str, str]:
+              devices: Sequence[str] = (), train_env: Mapping[str, str] | None = None,
+              progress: Mapping[str, Callable[[], str]] | None = None) -> dict[str, str]:
     """Run (or reuse) every step in order; returns step name -> ``"ran"`` or ``"reused"``.
 
     ``execute(notebook, output, params, cwd, threads=None)`` runs one notebook (default: papermill). A step runs
@@ -239,7 +265,7 @@ def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execu
     becomes their number, and each training's kernel sees only the GPU it took (``CUDA_VISIBLE_DEVICES``) until
     it finishes; the other steps run alone and see them all. ``train_env`` goes to every training's kernel
     (``gdn book --ddp N`` sets :data:`gdn.book.runs.DDP`). Neither changes a step's key: a run trained on
-    GPU 1 is reused on GPU 0.
+    GPU 1 is reused on GPU 0. ``progress``: step name -> what its heartbeat line adds (:func:`training_progress`).
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
@@ -294,7 +320,7 @@ def run_steps(steps: Sequence[Step], workdir: str | Path, profile: str, *, execu
         date = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
         kwargs = {**({"threads": threads} if threads else {}), **({"env": env} if env else {})}
         try:
-            with _Heartbeat(step.name, started, t0, heartbeat, say):
+            with _Heartbeat(step.name, started, t0, heartbeat, say, (progress or {}).get(step.name)):
                 execute(notebooks / step.notebook, executed, dict(step.params), workdir, **kwargs)
         finally:
             if gpu is not None:
