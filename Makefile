@@ -24,6 +24,7 @@ $(PLAYWRIGHT): | $(BIN)/.installed
 ## (study: every run from scratch with 3 seeds, 5 for Det, Weight and Adv; its time is in the Training chapter)
 ## paper: DATA=<gdn data split's folder> MASKS=<Liu et al.'s test masks> TRAIN_MASKS=<QD-IMD drawings>
 ## ARGS="device=cuda ..." (config keys and gdn book options, e.g. --ddp 8); see README, "Reproduce the paper"
+## ARGS=--plan: check every input and print the runs, their time on this machine and their disk, running nothing
 book: venv
 	$(BIN)/gdn book --profile $(PROFILE) $(if $(DATA),--data $(DATA)) $(if $(MASKS),--test-masks $(MASKS)) \
 	$(if $(TRAIN_MASKS),--train-masks $(TRAIN_MASKS)) $(ARGS)

@@ -17,3 +17,33 @@ __all__ = ["STUDY_SEEDS"]
 # runs' detectors by 0.04 in AUROC (PSNR: Det 0.06 dB, Adv 0.05, Weight 0.01): the AUROC bound is that larger value.
 STUDY_SEEDS = dict(when="3 and 6 December 2026", machine="2 cores of an AMD EPYC", seeds="3 to 5",
                    psnr_spread_db=0.51, auroc_spread=0.04)
+
+
+# The paper profile's training rates on a GPU, which `gdn book --plan` estimates a GPU book's time from (a probe
+# would spend a minute compiling): book/gpu.md's record, one NVIDIA H200 (torch 2.11, CUDA 13.0), 26 November 2026,
+# `gdn train --profile paper` at 256 px, batch 8, bf16 autocast, channels_last, the built-in photos and generated
+# masks (a loader reading JPEGs and QD-IMD drawings was not measured), steady rate; the compiled step's
+# (compile=true) for each framework, the eager step's for Det only, and the compile's own time on a cold cache.
+GPU_RATES = dict(when="26 November 2026", machine="one NVIDIA H200", setting="256 px, batch 8, bf16, channels_last",
+                 img_per_s={"det": 416, "weight": 520, "adv": 396}, eager_det_img_per_s=288, compile_s=47)
+
+# The whole default book (and the study) as last timed on this machine, in the Training chapter's records: what
+# `gdn book --plan` takes the other notebooks' and the build's times from (gdn.book.costs.estimate), scaled by its
+# probe's estimate of the same trainings over the record's. Per profile: its trainings' wall time (side by side,
+# as the runner runs them), the other notebooks' (one after the other) and the build's, in seconds.
+BOOK_NOTEBOOKS = {
+    # `gdn book --profile cpu` at commit 83854f9, 6 December 2026, the AVX2-only path, nothing else running: 22:30 in
+    # all, 19:04 of trainings; the other notebooks and the build the remaining 3:26, of which the build 0:06 (as
+    # in the records before it: 0:05, 0:06, 0:08)
+    "cpu": dict(what="the default book's record", when="6 December 2026",
+                machine="2 cores of an AMD EPYC limited to AVX2", trainings_s=1144, notebooks_s=200, build_s=6),
+    # `gdn book --profile smoke` at commit 26bd491 (with the inference work of 7 December in progress in the tree),
+    # 7 December 2026, other work sharing the cores (a load of about 4 on 2 cores): trainings 2:13, the other
+    # notebooks 4:20 (the Generalisation chapter 2:17), the build 0:09
+    "smoke": dict(what="a smoke book's record", when="7 December 2026", machine="2 cores of an AMD EPYC, shared",
+                  trainings_s=133, notebooks_s=260, build_s=9),
+    # `gdn book --profile study` at commit e256d89: 93:08 in all, 27 trainings two at a time in 88:01, the ten
+    # other notebooks 4:53, the build the remaining 0:14
+    "study": dict(what="the study's record", when="3 December 2026", machine="2 cores of an AMD EPYC (AVX-512)",
+                  trainings_s=5281, notebooks_s=293, build_s=14),
+}

@@ -1,9 +1,15 @@
 """``gdn book [--profile P] [--data LISTS --test-masks DIR --train-masks DIR] [--gpus LIST | --ddp N]
-[--param STEP.NAME=VALUE ...] [--list] [key=value ...]``."""
+[--param STEP.NAME=VALUE ...] [--list | --plan] [key=value ...]``.
+
+Every input the book reads is checked before its first training (:mod:`gdn.book.preflight`); each problem is one
+``gdn book: error:`` line on stderr, all of them together, and nothing is run or written. ``--plan`` prints what
+the book would do (the checks, every step run or reused, each training's steps, images and checkpoints, the time
+from a short probe of this machine or the recorded GPU rates, and the disk) and runs nothing."""
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from gdn.config import parse_overrides
@@ -35,16 +41,17 @@ def main(argv: list[str]) -> int:
                    "processes (torchrun, one per GPU) instead of placing runs side by side")
     p.add_argument("--no-build", action="store_true", help="run the notebooks but do not build the HTML")
     p.add_argument("--list", action="store_true", help="print the plan (steps, parameters) and exit")
+    p.add_argument("--plan", action="store_true", help="check every input and print what the book would do: the "
+                   "runs and notebooks (run or reused), steps and images per run, the time (from a short probe of "
+                   "this machine, or the recorded GPU rates) and the disk; runs nothing (exit 2 on a problem)")
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="training config keys for every training run, e.g. device=cuda train_data=/data")
     args = p.parse_intermixed_args(argv)  # options and key=value overrides in any order (make book ARGS=...)
-    from gdn.book.runner import apply_params, check_parameters, plan, run_book, source_root
+    from gdn.book.preflight import PreflightError
+    from gdn.book.runner import apply_params, check_parameters, plan, prepare_book, run_book, source_root
 
     overrides = parse_overrides(args.overrides)
-    if args.data:
-        from gdn.splits import read_manifest
-
-        read_manifest(args.data)  # the lists are the ones `gdn data split` wrote
+    if args.data:  # the lists are checked against their manifest with every other input, before anything runs
         lists = Path(args.data).resolve()
         overrides.update({f"{name}_data": str(lists / f"{name}.txt") for name in ("train", "val", "test")})
     if args.test_masks:
@@ -60,7 +67,24 @@ def main(argv: list[str]) -> int:
             deps = f"  after {', '.join(s.deps)}" if s.deps else ""
             print(f"{s.name:16s} notebooks/{s.notebook:22s} {json.dumps(s.params, default=str)}{deps}")
         return 0
-    run_book(args.profile, workdir=args.workdir, params=args.param, overrides=overrides, force=args.force,
-             build=not args.no_build, jobs=args.jobs, seeds=args.seeds,
-             gpus=args.gpus.split(",") if args.gpus else None, ddp=args.ddp)
+    options = dict(workdir=args.workdir, params=args.param, overrides=overrides, force=args.force, jobs=args.jobs,
+                   seeds=args.seeds, gpus=args.gpus.split(",") if args.gpus else None, ddp=args.ddp, data=args.data)
+    if args.plan:
+        from gdn.book.costs import estimate, plan_text
+
+        prep = prepare_book(args.profile, **options)
+        est = estimate(prep, build=not args.no_build, say=lambda text: print(text, file=sys.stderr, flush=True))
+        print(plan_text(prep, est, build=not args.no_build))
+        return _problems(prep.checks.problems)
+    try:
+        run_book(args.profile, build=not args.no_build, **options)
+    except PreflightError as e:
+        return _problems(e.problems)
     return 0
+
+
+def _problems(problems: list[str]) -> int:
+    """Each problem as its own ``gdn book: error:`` line on stderr (exit 2), all of them; 0 when there is none."""
+    for problem in problems:
+        print(f"gdn book: error: {problem}", file=sys.stderr)
+    return 2 if problems else 0
