@@ -76,33 +76,42 @@ class Framework(nn.Module):
             for group in (opt.param_groups if opt is not None else []):
                 group["lr"] = lr * scale
 
-    def losses(self, image: torch.Tensor, mask: torch.Tensor, *, train_generator: bool = True,
-               single_backward: bool = False) -> dict[str, torch.Tensor]:
+    def losses(self, image: torch.Tensor, mask: torch.Tensor, *, known: torch.Tensor | None = None,
+               train_generator: bool = True, single_backward: bool = False) -> dict[str, torch.Tensor]:
         """The forward pass and every loss of one step: ``loss_g`` trains G, ``loss_d`` (not for Weight) the
         critic, the rest is logged. For Det the two losses are the two sides of Eq. 8's min-max.
+        ``known`` (B,1,H,W), 1 = G's output at that pixel answers to the losses (default: every pixel; per-photo
+        learning, :mod:`gdn.engine.adapt`, has a photo whose own hole has no truth): the reconstruction terms
+        count those pixels only, the critic's gradient reaches G through those pixels only (elsewhere G could
+        fool the critic with whatever it paints where no loss looks), and the Adv discriminator's real image
+        is G's output, detached, off them. The detector's labels are the mask, known everywhere.
         ``train_generator=False`` runs G without a graph (critic-only steps: only ``loss_d`` can be
         back-propagated). ``single_backward``: the route of ``compile_step`` (:meth:`_judge`)."""
         cfg = self.cfg
-        # image (B,3,H,W) in [0,1]; mask (B,1,H,W), 1 = hole
+        # image (B,3,H,W) in [0,1]; mask (B,1,H,W), 1 = hole; known (B,1,H,W) or None, 1 = truth known
         with torch.set_grad_enabled(train_generator and torch.is_grad_enabled()):
             pred = self.generator(image, mask)  # (B,3,H,W) raw output I_out; losses use it, not the composite
-        out: dict[str, torch.Tensor] = {"pred": pred, "l1": (pred - image).abs().mean().detach()}
+        seen = 1.0 if known is None else known  # what the reconstruction terms may count
+        # what the critic judges: G's output, its gradient reaching G only where the output answers to a loss
+        judged = pred if known is None else torch.where(known > 0, pred, pred.detach())
+        out: dict[str, torch.Tensor] = {"pred": pred, "l1": ((pred - image).abs() * seen).mean().detach()}
         if cfg.framework == "weight":  # Sec. 4.3: L1 weighted 6 on the holes, 1 elsewhere (as PConv)
-            out["loss_g"] = hole_weighted_l1(pred, image, mask, cfg.hole_weight, cfg.valid_weight)
+            out["loss_g"] = hole_weighted_l1(pred, image, mask, cfg.hole_weight, cfg.valid_weight, known)
         elif cfg.framework == "det":  # Eq. 8: D minimises its detector loss, G the L1 weighted by D's map
-            prob, prob_d = self._judge(pred, single_backward)  # (B,1,H,W) valuation V of I_out, never of I_gt
+            prob, prob_d = self._judge(judged, single_backward)  # (B,1,H,W) valuation V of I_out, never of I_gt
             out["loss_d"] = detector_loss(prob_d.float(), mask, cfg.detector_loss, cfg.gamma)  # Eq. 4, 5 or 6
             if cfg.critic_corrupt > 0:
                 out["loss_d"] = out["loss_d"] + self._white_hole_loss(image, mask)
             weight = weight_map(prob.float(), cfg.weight_mapping, cfg.exp_base)  # Sec. 3.4.3; not detached
-            out["loss_g"] = weighted_l1(pred.float(), image, weight)  # Eq. 7
+            out["loss_g"] = weighted_l1(pred.float(), image, weight * seen)  # Eq. 7
             out["prob"] = prob
         else:  # adv, Sec. 4.3: L1 plus the non-saturating GAN loss; one critic pass over I_gt and I_out
-            fake_g, logits = self._judge(pred, single_backward, real=image)  # (B,) and (2B,) logits
-            real, fake = logits.float().chunk(2)
-            out["loss_d"] = adversarial_d_loss(real, fake)  # Eq. 2
+            real = image if known is None else torch.where(known > 0, image, pred.detach())
+            fake_g, logits = self._judge(judged, single_backward, real=real)  # (B,) and (2B,) logits
+            real_logits, fake = logits.float().chunk(2)
+            out["loss_d"] = adversarial_d_loss(real_logits, fake)  # Eq. 2
             out["adv_g"] = adversarial_g_loss(fake_g.float())  # Eq. 3
-            out["loss_g"] = (pred.float() - image).abs().mean() + cfg.adv_weight * out["adv_g"]
+            out["loss_g"] = ((pred.float() - image).abs() * seen).mean() + cfg.adv_weight * out["adv_g"]
         return out
 
     def _judge(self, pred: torch.Tensor, single_backward: bool,
@@ -134,7 +143,7 @@ class Framework(nn.Module):
 
         ``train_generator=False`` updates the critic alone against the current, frozen generator (the
         ``critic_warmup`` steps); the Weight framework has no critic, so it always trains G."""
-        image, mask = batch["image"], batch["mask"]
+        image, mask, known = batch["image"], batch["mask"], batch.get("known")
         g_params = [p for p in self.generator.parameters() if p.requires_grad]
         self.opt_g.zero_grad(set_to_none=True)
         if self.opt_d is not None:
@@ -143,9 +152,9 @@ class Framework(nn.Module):
         single = self.single_backward and not critic_only
         with autocast(image.device, self.cfg.precision):
             if single:
-                out = self._joint_losses(image, mask, single_backward=self.critic is not None)
+                out = self._joint_losses(image, mask, known=known, single_backward=self.critic is not None)
             else:
-                out = self.losses(image, mask, train_generator=not critic_only)
+                out = self.losses(image, mask, known=known, train_generator=not critic_only)
         if critic_only:
             out["loss_d"].backward(inputs=[p for p in self.critic.parameters() if p.requires_grad])
             self.opt_d.step()

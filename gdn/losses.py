@@ -64,10 +64,12 @@ def weighted_l1(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) 
 
 
 def hole_weighted_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                     hole: float = 6.0, valid: float = 1.0) -> torch.Tensor:
+                     hole: float = 6.0, valid: float = 1.0, known: torch.Tensor | None = None) -> torch.Tensor:
     """The Weight framework's hard-weighted L1 (Sec. 4.3): weight ``hole`` (6) on the holes and ``valid``
-    (1) elsewhere, as PConv's L_hole and L_valid, each normalised by the number of elements."""
-    return weighted_l1(pred, target, hole * mask + valid * (1 - mask))
+    (1) elsewhere, as PConv's L_hole and L_valid, each normalised by the number of elements. ``known``
+    (B,1,H,W), 1 = the pixel's truth is known: the others weigh 0 (per-photo learning)."""
+    weight = hole * mask + valid * (1 - mask)
+    return weighted_l1(pred, target, weight if known is None else weight * known)
 
 
 def adversarial_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

@@ -166,3 +166,22 @@ def test_compiled_step_matches_the_plain_step(norm, batch):
         assert torch.allclose(a[key], b[key], rtol=1e-5, atol=0), key
     for net in ("generator", "critic"):
         _assert_close([_flat_grad(getattr(compiled, net))], [_flat_grad(getattr(plain, net))])
+
+
+@pytest.mark.parametrize("name", ["weight", "adv", "det"])
+def test_pixels_without_truth_answer_to_no_loss(name, batch):
+    """Per-photo learning: where ``known`` is 0 (the photo's own hole) G's output gets no gradient from any loss,
+    the critic's path included (G could otherwise paint there whatever fools the critic), and the truth there
+    is never read."""
+    cfg = resolve("smoke", {"framework": name, "width": "8", "res_blocks": "1"})
+    fw = Framework(cfg)
+    known = torch.ones_like(batch["mask"])
+    known[:, :, :12] = 0  # the top rows: no truth
+    out = fw.losses(batch["image"], batch["mask"], known=known)
+    (grad,) = torch.autograd.grad(out["loss_g"], out["pred"])
+    assert grad[:, :, :12].abs().max() == 0 and grad[:, :, 12:].abs().max() > 0
+    noisy = batch["image"].clone()
+    noisy[:, :, :12] = torch.rand_like(noisy[:, :, :12])  # other "truth" where none is known
+    again = fw.losses(noisy, torch.maximum(batch["mask"], 1 - known), known=known)
+    first = fw.losses(batch["image"], torch.maximum(batch["mask"], 1 - known), known=known)
+    assert torch.allclose(again["loss_g"], first["loss_g"])
