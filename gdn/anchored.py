@@ -19,7 +19,7 @@ from gdn.baselines import LEVELS, harmonic, spline, valid_mean
 from gdn.networks import Generator
 
 __all__ = ["ANCHORS", "ResidualGenerator", "SplineResidualGenerator", "build_generator", "smooth_anchor",
-           "anchor_fill"]
+           "anchor_fill", "generator_fill"]
 
 SMOOTH = 9  # box size of the blur that gives valid pixels an anchor without a step at the hole's border
 
@@ -85,3 +85,9 @@ def anchor_fill(cfg):
     """The training-free fill that the generator of a config starts from (``gdn.baselines.harmonic`` or
     ``spline``), or None for the paper's generator: the control that shows what the network adds."""
     return {"none": None, "residual": harmonic, "spline": spline}[cfg.colour_anchor]
+
+
+def generator_fill(cfg):
+    """The fill the generator of a config departs from, exactly as it computes it (its class's ``fill``), or None:
+    what :class:`gdn.Inpainter` computes beside an exported generator, and at a photo's full resolution."""
+    return getattr(_KINDS[cfg.colour_anchor], "fill", None)

@@ -42,7 +42,9 @@ def small_photo() -> np.ndarray:
 
 @pytest.fixture
 def demo(det_checkpoint, small_photo) -> InpaintDemo:
-    return ready(InpaintDemo(det_checkpoint, photo=small_photo, view_max=64, device="cpu"))
+    d = ready(InpaintDemo(det_checkpoint, photo=small_photo, view_max=64, device="cpu"))
+    d.learn.value = False  # per-photo learning has its own test below
+    return d
 
 
 def send(canvas, event, x=None, y=None, touches=None):
@@ -186,6 +188,23 @@ def test_inpaint_changes_only_hole_pixels_and_offers_the_png(demo, small_photo):
     assert "download=" in demo.download.value
 
 
+def test_learning_the_photo_first_is_a_switch_with_progress(demo, small_photo):
+    from gdn.engine.adapt import Adaptation
+
+    steps = Adaptation().steps
+    drag(demo, [(20, 20), (40, 25)])
+    plain = demo.run_inpaint()
+    demo.learn.value = True  # the recipe's steps on the photo's own pixels
+    seen = []
+    demo.progress.observe(lambda change: seen.append(change["new"]), names="value")
+    learned = demo.run_inpaint()
+    assert demo.progress.max == steps + 3 and seen[:steps + 1] == list(range(steps + 1))  # reset, then each step
+    assert f"after {steps} steps on the photo" in demo.status.value
+    assert np.array_equal(learned[~demo.mask], small_photo[~demo.mask]) and not np.array_equal(learned, plain)
+    demo.learn.value = False
+    assert np.array_equal(demo.run_inpaint(), plain)  # off again: the checkpoint's own fill
+
+
 def test_artifact_overlay_has_the_photo_size(demo, small_photo):
     drag(demo, [(20, 20), (40, 25)])
     demo.run_inpaint()
@@ -211,6 +230,7 @@ def test_large_photo_goes_through_the_working_scale(det_checkpoint):
     from skimage import data
     big = np.kron(data.astronaut(), np.ones((2, 2, 1), np.uint8))  # 1024x1024
     d = InpaintDemo(det_checkpoint, photo=big, view_max=128, device="cpu")
+    d.learn.value = False
     assert d.mask.shape == (1024, 1024) and d.canvas.width == 128
     d.brush.value = 4
     drag(d, [(30, 30), (36, 32)])

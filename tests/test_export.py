@@ -104,9 +104,12 @@ def test_models_carry_names_dynamic_axes_and_metadata(exported, ckpts):
 # ----------------------------------------------------------------------------------------- inference --
 
 def test_onnx_inpainter_matches_the_pytorch_one(exported, ckpts):
-    torch_inp = Inpainter.from_checkpoint(ckpts["det"], device="cpu")
-    onnx_inp = Inpainter.from_checkpoint(exported, backend="onnx")
+    torch_inp = Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=0)
+    onnx_inp = Inpainter.from_checkpoint(exported, backend="onnx")  # the default: no adaptation without gradients
     assert onnx_inp.backend == "onnx" and onnx_inp.working_side == torch_inp.working_side
+    assert onnx_inp.adaptation.steps == 0
+    with pytest.raises(ValueError, match="onnx backend cannot adapt"):
+        Inpainter.from_checkpoint(exported, backend="onnx", adapt=3)
     assert onnx_inp.config.framework == "det"
     img, hole = _images(180, 300)  # larger than the working scale: brought down, then the detail fill
     hole[5:12, 10:20] = True

@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from gdn.cli.inpaint import main as main_inpaint
+from gdn.engine.adapt import Adaptation
 from gdn.engine.inference import Inpainter, artifact_colormap, overlay
 from gdn.imageio import InputError, read_image, read_mask
 from gdn.networks import Detector, Generator
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def inp(ckpts):
-    return Inpainter.from_checkpoint(ckpts["det"], device="cpu")
+    return Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=0)  # adaptation: its own tests below
 
 
 def _photo(h, w, c=3, dtype=np.uint8, seed=0):
@@ -57,7 +58,7 @@ def test_valid_pixels_kept_bit_for_bit_and_holes_filled(inp):
 
 
 def test_compiled_inpainter_gives_the_eager_result(ckpts, inp):
-    fast = Inpainter.from_checkpoint(ckpts["det"], device="cpu", compile=True)
+    fast = Inpainter.from_checkpoint(ckpts["det"], device="cpu", compile=True, adapt=0)
     img, m = _photo(40, 48, seed=3), _rect(40, 48, (8, 30, 10, 36))
     out, want = fast.inpaint(img, m), inp.inpaint(img, m)
     assert np.array_equal(out[~m], img[~m])
@@ -77,7 +78,7 @@ def test_odd_sizes(inp, hw):
 
 
 def test_bf16_autocast_keeps_valid_pixels(ckpts):
-    inp = Inpainter.from_checkpoint(ckpts["weight"], device="cpu", precision="bf16")
+    inp = Inpainter.from_checkpoint(ckpts["weight"], device="cpu", precision="bf16", adapt=2)
     img, m = _photo(30, 34), _rect(30, 34, (5, 20, 5, 20))
     out = inp.inpaint(img, m)
     assert np.array_equal(out[~m], img[~m]) and _changed(out, img, m) > 0.9
@@ -227,6 +228,69 @@ def test_generator_at_working_scale_keeps_its_gain_over_the_full_resolution_deta
     assert err < 0.02 and err < 0.2 * np.abs(base - truth)[hole].mean()
 
 
+def test_an_untrained_residual_generator_returns_the_full_resolution_anchor():
+    """A photo larger than the working side: the generator's departure from its anchor at the working scale is
+    added onto the same anchor computed on the full-resolution photo, so a network that learned nothing (a new
+    residual generator outputs its anchor) returns exactly the full-resolution spline."""
+    from gdn.anchored import SplineResidualGenerator
+    from gdn.baselines import spline
+    from gdn.imageio import quantise, to_rgb01
+
+    H, W = 150, 230
+    yy, xx = np.mgrid[0:H, 0:W]
+    img = np.stack([128 + 90 * np.sin(xx / 9.0), 128 + 90 * np.cos(yy / 13.0), (xx + yy) % 256], -1).astype(np.uint8)
+    m = _rect(H, W, (30, 70, 40, 120), (100, 140, 150, 220))
+    inp = Inpainter(SplineResidualGenerator(8, 1, "none"), working_side=48, adapt=0)
+    out = inp.inpaint(img, m)
+    assert not inp.last_scale.native and inp.last_scale.work == (48, 74)
+    x = torch.from_numpy(to_rgb01(read_image(img))).permute(2, 0, 1)[None]
+    want = spline(x, torch.from_numpy(m).float()[None, None])[0].permute(1, 2, 0).numpy()
+    assert np.array_equal(out, np.where(m[..., None], quantise(want, np.uint8, 255), img))
+
+
+def test_adaptation_is_seeded_and_never_changes_the_checkpoint(ckpts, tmp_path):
+    """Per-photo learning trains copies: the same photo, mask and steps give the same fill, the networks (and
+    the checkpoint file) are unchanged, valid pixels come back bit for bit, progress is reported per step."""
+    import hashlib
+
+    digest = hashlib.sha256(ckpts["det"].read_bytes()).hexdigest()
+    seen = []
+    inp = Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=3, progress=lambda s, t: seen.append((s, t)))
+    before = {k: v.clone() for k, v in inp.generator.state_dict().items()}
+    critic = {k: v.clone() for k, v in inp.critic.state_dict().items()}
+    img, m = _photo(60, 72, seed=5), _rect(60, 72, (10, 40, 20, 50))
+    a, b = inp.inpaint(img, m), inp.inpaint(img, m)
+    assert np.array_equal(a, b) and np.array_equal(a[~m], img[~m])
+    assert seen == [(1, 3), (2, 3), (3, 3)] * 2
+    assert all(torch.equal(before[k], v) for k, v in inp.generator.state_dict().items())
+    assert all(torch.equal(critic[k], v) for k, v in inp.critic.state_dict().items())
+    assert hashlib.sha256(ckpts["det"].read_bytes()).hexdigest() == digest
+    plain = Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=0).inpaint(img, m)
+    assert not np.array_equal(a, plain)  # three steps changed the fill
+    own = Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=Adaptation(steps=2, framework="own"))
+    assert not np.array_equal(own.inpaint(img, m), plain)  # Det's own losses, its detector adapting alongside
+    assert all(torch.equal(critic[k], v) for k, v in own.critic.state_dict().items())
+
+
+def test_adaptation_defaults_and_refusals(ckpts):
+    from gdn.engine.adapt import DEFAULT_STEPS
+
+    # None: the project's default steps (chosen on the validation photos), N: N steps of the recipe
+    assert Inpainter.from_checkpoint(ckpts["det"], device="cpu").adaptation == Adaptation(steps=DEFAULT_STEPS)
+    assert Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=7).adaptation == Adaptation(steps=7)
+    assert Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=0).adaptation.steps == 0
+    assert Inpainter(Generator(8, 1), working_side=64).adaptation.steps == 0  # no config: nothing to adapt with
+    with pytest.raises(ValueError, match="training config"):
+        Inpainter(Generator(8, 1), working_side=64, adapt=5)
+    with pytest.raises(InputError, match="whole number"):
+        Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=2.5)
+    with pytest.raises(ValueError, match=">= 0"):
+        Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=-1)
+    # an adapted generator learns and fills the photo at the working scale: its cost does not grow with the photo
+    adapted = Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=1)
+    plain = Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=0)
+    assert adapted.scale((1200, 1600)) == plain.scale((1200, 1600)) and not plain.scale((1200, 1600)).native
+
 @pytest.mark.parametrize("hw", [(37, 53), (5, 3)])
 def test_artifact_map_shape_and_range(inp, hw):
     v = inp.artifact_map(_photo(*hw))
@@ -284,10 +348,10 @@ def test_cli_writes_output_and_artifact_map(ckpts, tmp_path, capfd):
     m = _rect(60, 90, (10, 40, 20, 70))
     args = [_save(tmp_path / "img.png", img), _save(tmp_path / "mask.png", m.astype(np.uint8) * 255),
             "-o", str(tmp_path / "out.png"), "--checkpoint", str(ckpts["det"]),
-            "--artifact-map", str(tmp_path / "map.png"), "--device", "cpu"]
+            "--artifact-map", str(tmp_path / "map.png"), "--device", "cpu", "--adapt", "2"]
     assert main_inpaint(args) == 0
     out, err = capfd.readouterr()
-    assert err == "" and "out.png" in out
+    assert err == "" and "out.png" in out and "adapted to the photo in 2 steps" in out
     res = _load(tmp_path / "out.png")
     assert res.shape == img.shape and np.array_equal(res[~m], img[~m]) and _changed(res, img, m) > 0.9
     assert _load(tmp_path / "map.png").shape == (60, 90, 3)
@@ -304,7 +368,7 @@ def test_cli_without_a_model_flag_uses_the_books_det_model_else_the_bundled_one(
     img = _photo(60, 90)
     m = _rect(60, 90, (10, 40, 20, 70))
     args = [_save(tmp_path / "img.png", img), _save(tmp_path / "mask.png", m.astype(np.uint8) * 255),
-            "-o", str(tmp_path / "out.png"), "--device", "cpu"]
+            "-o", str(tmp_path / "out.png"), "--device", "cpu", "--adapt", "0"]
     assert main_inpaint(args) == 0  # a fresh clone: the generator shipped with the package
     out, err = capfd.readouterr()
     assert err == "" and "bundled warm-start generator" in out
@@ -326,7 +390,7 @@ def test_cli_keeps_the_input_mode(ckpts, tmp_path, kind):
     img = _photo(33, 47, c=c, dtype=dtype)
     m = _rect(33, 47, (5, 20, 10, 30))
     args = [_save(tmp_path / "img.png", img), _save(tmp_path / "mask.png", m.astype(np.uint8) * 255),
-            "-o", str(tmp_path / "out.png"), "--checkpoint", str(ckpts["weight"])]
+            "-o", str(tmp_path / "out.png"), "--checkpoint", str(ckpts["weight"]), "--adapt", "1"]
     assert main_inpaint(args) == 0
     res = _load(tmp_path / "out.png")
     assert res.dtype == img.dtype and res.shape == img.shape
@@ -404,6 +468,7 @@ def test_cli_as_a_subprocess(ckpts, tmp_path):
     cmd = [sys.executable, "-m", "gdn.cli", "inpaint", _save(tmp_path / "img.jpg", img),
            _save(tmp_path / "mask.png", m.astype(np.uint8) * 255), "-o", str(tmp_path / "out.png"),
            "--checkpoint", str(ckpts["det"]), "--artifact-map", str(tmp_path / "map.png"), "--device", "cpu"]
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert "adapted" not in res.stdout  # the default steps are 0: it did not win on the validation photos
     assert (tmp_path / "out.png").is_file() and (tmp_path / "map.png").is_file()

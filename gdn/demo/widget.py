@@ -4,23 +4,18 @@
     InpaintDemo()            # in a notebook cell (JupyterLab or Voila); ``gdn demo`` / ``make demo`` serves it
 
 Design:
-
-- **The mask is a full-resolution numpy array** (``demo.mask``, (H,W) bool, True = hole) and the single source of
-  truth. The ipycanvas ``Canvas`` is only a *view*: a downscaled copy of the photo (longer side at most
-  ``view_max`` px) with the hole tinted red. A brush stroke arrives as canvas-pixel events, is mapped to
-  full-resolution coordinates and stamped into ``mask`` as a capsule (disc swept along the segment); then only
-  the touched rectangle of the view is re-rendered from ``mask`` and sent (``put_image_data``). Nothing is read
-  back from the browser, so the logic runs headless (tests replay ``canvas._handle_frontend_event``).
-- **Large photos** stay at full resolution: ``Inpainter.inpaint`` runs the networks at the scale they were
-  trained at, fills the hole at full resolution and keeps every other pixel bit for bit; the download is the
-  full-resolution PNG.
-- **Never silently busy**: before inpainting or training, the status line and a progress bar are updated (widget
-  messages leave the kernel at once, even while the callback runs); afterwards the status shows the timings.
-- The brush size is in *screen* (view) pixels, i.e. what the user sees; undo keeps up to ``UNDO_DEPTH`` masks
-  (bit-packed), one per stroke or clear.
-- Checkpoint: the ``checkpoint`` argument, else ``$GDN_DEMO_CHECKPOINT`` (set by ``gdn demo --checkpoint``), else
-  ``runs/cpu/det/last.pt`` (what ``make book`` trains), else the newest ``runs/*/det/last.pt``. Without one the
-  demo says how to get one and offers a button that trains the small CPU model here.
+- **The mask is a full-resolution numpy array** (``demo.mask``, (H,W) bool, True = hole), the single source of truth.
+  The ipycanvas ``Canvas`` is only a *view*: the photo downscaled (longer side at most ``view_max`` px), the hole
+  tinted red. A brush stroke's canvas-pixel events are mapped to full resolution and stamped into ``mask`` as a
+  capsule; only the touched rectangle of the view is re-rendered and sent (``put_image_data``). Nothing is read back
+  from the browser, so the logic runs headless (tests replay ``canvas._handle_frontend_event``).
+- **Large photos** stay at full resolution (``Inpainter.inpaint``: the networks at their trained scale, every other
+  pixel bit for bit); the download is the full-resolution PNG. "learn the photo first": per-photo learning.
+- **Never silently busy**: the status line and a progress bar move before and during the work; then the timings.
+- The brush size is in *screen* (view) pixels; undo keeps up to ``UNDO_DEPTH`` bit-packed masks.
+- Checkpoint: the ``checkpoint`` argument, else ``$GDN_DEMO_CHECKPOINT`` (``gdn demo --checkpoint``), else
+  ``runs/cpu/det/last.pt`` (``make book``), else the newest ``runs/*/det/last.pt``; without one, the demo says how
+  to get one and offers a button that trains the small CPU model here.
 """
 from __future__ import annotations
 
@@ -58,14 +53,10 @@ class InpaintDemo:
         import ipywidgets as w
         from ipycanvas import Canvas
 
-        self.view_max = int(view_max)
-        self.device = device
-        self.train_profile = train_profile
-        self.train_out = Path(train_out) if train_out is not None else (launch.home() /
-                                                                         launch.DEFAULT_CHECKPOINT.parent)
+        self.view_max, self.device, self.train_profile = int(view_max), device, train_profile
+        self.train_out = Path(train_out) if train_out is not None else launch.home() / launch.DEFAULT_CHECKPOINT.parent
         self.train_overrides = dict(train_overrides or {})
-        self.inpainter = None
-        self.checkpoint: Path | None = None
+        self.inpainter, self.checkpoint = None, None  # the loaded Inpainter and its checkpoint path
         self.image = np.zeros((1, 1, 3), np.uint8)
         self.mask = np.zeros((1, 1), bool)
         self.history: list[tuple[np.ndarray, tuple[int, int]]] = []
@@ -98,9 +89,11 @@ class InpaintDemo:
         self.clear_button = w.Button(description="Clear", layout=w.Layout(width="80px"))
         self.inpaint_button = w.Button(description="Inpaint", button_style="primary",
                                        layout=w.Layout(width="120px")).add_class("gdn-inpaint")
-        self.with_artifacts = w.Checkbox(value=True, description="artifact map", indent=False,
-                                         layout=w.Layout(width="120px"),
-                                         tooltip="run the detector on the result (about 5-10 s per megapixel on CPU)")
+        self.with_artifacts = w.Checkbox(value=True, description="artifact map", indent=False, layout=w.Layout(
+            width="120px"), tooltip="run the detector on the result (about 5-10 s per megapixel on CPU)")
+        self.learn = w.Checkbox(value=False, description="learn the photo first", indent=False,
+                                layout=w.Layout(width="170px"), tooltip="per-photo learning: a copy of the model "
+                                "trains on this photo's own pixels before filling (about 10 s on a CPU)")
         self.progress = w.IntProgress(value=0, min=0, max=3, description="working",
                                       layout=w.Layout(visibility="hidden", width="260px"))
         self.status = w.HTML("").add_class("gdn-status")
@@ -121,7 +114,7 @@ class InpaintDemo:
             w.HBox([self.photo_picker, self.upload]),
             w.HBox([self.mode, self.brush, self.undo_button, self.clear_button], layout=w.Layout(flex_flow="row wrap")),
             self.canvas,
-            w.HBox([self.inpaint_button, self.with_artifacts, self.progress, self.status],
+            w.HBox([self.inpaint_button, self.learn, self.with_artifacts, self.progress, self.status],
                    layout=w.Layout(align_items="center")),
             w.HBox([panel("Input (hole in white)", self.input_view),
                     panel("Result", self.result_view),
@@ -379,17 +372,28 @@ class InpaintDemo:
             self.status.value = "paint a hole first"
             return None
         H, W = self.mask.shape
+        from gdn.engine.adapt import Adaptation
+
+        inp = self.inpainter
+        inp.set_adapt(Adaptation() if self.learn.value else 0)  # the recipe's steps (off by default: gdn.engine.adapt)
+        steps = inp.adaptation.steps
         self.inpaint_button.disabled = True
         self.progress.layout.visibility = "visible"
         self.progress.bar_style = "info"
-        self.progress.value = 0
-        self.progress.description = "inpainting"
-        self.status.value = f"inpainting {W}x{H} px..."
+        self.progress.max, self.progress.value = steps + 3, 0
+        self.progress.description = "learning" if steps else "inpainting"
+        self.status.value = f"learning the photo ({steps} steps)..." if steps else f"inpainting {W}x{H} px..."
+
+        def learned(step: int, total: int) -> None:
+            self.progress.value, self.progress.description = step, "learning" if step < total else "inpainting"
+            self.status.value = (f"learning the photo: step {step}/{total}" if step < total
+                                 else f"learned the photo in {total} steps; inpainting {W}x{H} px...")
+        inp.progress = learned
         try:
             t0 = time.perf_counter()
             result = self.inpainter.inpaint(self.image, self.mask)
             t1 = time.perf_counter()
-            self.progress.value = 1
+            self.progress.value = steps + 1
             self.result = result
             vh, vw = self.view_image.shape[:2]
             self.result_view.value = png_bytes(resize_view(result, (vh, vw)))
@@ -408,16 +412,16 @@ class InpaintDemo:
                 self.artifact_note.value = ("this checkpoint has no pixel-wise detector" if self.inpainter.detector is None
                                             else "artifact map switched off")
             t2 = time.perf_counter()
-            self.progress.value = 2
+            self.progress.value = steps + 2
             data = base64.b64encode(png_bytes(result)).decode("ascii")
             self.download.value = (f"<a download='{_html(self._photo_name)}_inpainted.png' "
                                    f"href='data:image/png;base64,{data}' style='{_LINK_STYLE}'>"
                                    f"&#x2B07; Download the result (PNG, {W}x{H})</a>")
             t3 = time.perf_counter()
-            self.progress.value = 3
+            self.progress.value = steps + 3
             self.progress.bar_style = "success"
             self.progress.description = "done"
-            how = f"the generator {self.inpainter.last_scale}"
+            how = f"the generator {self.inpainter.last_scale}" + (f", after {steps} steps on the photo" if steps else "")
             self.timings = {"inpaint_s": t1 - t0, "artifact_s": t2 - t1, "encode_s": t3 - t2, "total_s": t3 - t0}
             self.status.value = (f"inpainted {W}x{H} px in {t1 - t0:.2f} s ({how}); artifact map "
                                  f"{t2 - t1:.2f} s; total {t3 - t0:.2f} s")

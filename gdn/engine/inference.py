@@ -45,17 +45,21 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gdn.anchored import generator_fill
 from gdn.device import PRECISIONS, autocast, compile_for_inference, resolve_device
-from gdn.engine.checkpoint import CheckpointError, load_generator_and_detector
+from gdn.engine.adapt import DEFAULT_STEPS, Adaptation, adapt
+from gdn.engine.checkpoint import CheckpointError, build_networks, load_checkpoint
 from gdn.engine.loader import content_side
 from gdn.engine.scales import Scale, ceil4, detail_fill, downscale, net_side, pad, working_shape
 from gdn.files import atomic_write
+from gdn.networks import Detector
 from gdn.imageio import (LUMA, InputError, Pixels, check_output, encode, quantise, read_image, read_mask, to_rgb01,
                          to_rgb8)
 
@@ -73,9 +77,15 @@ class Inpainter:
     trained at; ``from_checkpoint`` takes it from the checkpoint's config, :func:`gdn.engine.loader.content_side`);
     smaller photos run natively. See the module notes for the strategy.
 
+    ``adapt``: per-photo learning (:mod:`gdn.engine.adapt`) at the working scale before each fill: ``None`` (the
+    default) takes the project's default steps (:data:`gdn.engine.adapt.DEFAULT_STEPS`, today 0) where it can
+    (the torch backend with the checkpoint's ``config``), ``0`` turns it off, ``N`` takes N steps of the
+    :class:`~gdn.engine.adapt.Adaptation` recipe, an ``Adaptation`` sets everything. ``critic`` is the network that adapts alongside the generator (default: the detector; an
+    Adv checkpoint's discriminator); ``progress(step, total)`` is called after each adaptation step.
+
     ``backend="onnx"`` runs models written by ``gdn export`` with onnxruntime on the CPU (fp32): ``generator``
     and ``detector`` are then ``.onnx`` paths (or ``gdn.engine.export.OnnxNetwork``); the working scale, padding,
-    compositing and the artifact map's tiling are the same code as for PyTorch.
+    compositing and the artifact map's tiling are the same code as for PyTorch. It cannot adapt (no gradients).
     """
 
     detector_tile = 512  # core side of the detector's tiles (a memory bound only; any multiple of 4)
@@ -83,7 +93,9 @@ class Inpainter:
 
     def __init__(self, generator: nn.Module, detector: nn.Module | None = None, *, working_side: int = 256,
                  device: str | torch.device = "cpu", precision: str = "fp32", batch_size: int = BATCH_SIZE,
-                 backend: str = "torch", compile: bool = False):
+                 backend: str = "torch", compile: bool = False, adapt: int | Adaptation | None = None,
+                 config=None, critic: nn.Module | None = None,
+                 progress: Callable[[int, int], None] | None = None):
         if working_side < 16:
             raise ValueError(f"working_side must be at least 16, got {working_side}")
         if precision not in PRECISIONS:
@@ -104,67 +116,123 @@ class Inpainter:
         self.working_side, self.precision, self.batch_size = int(working_side), precision, max(1, int(batch_size))
         self.generator = generator.eval().to(self.device) if isinstance(generator, nn.Module) else generator
         self.detector = detector.eval().to(self.device) if isinstance(detector, nn.Module) else detector
+        critic = detector if critic is None else critic
+        self.critic = critic.eval().to(self.device) if isinstance(critic, nn.Module) else None
         # what the passes call: the networks, or their compiled forms (each new working shape compiles once)
         self._generator, self._detector = self.generator, self.detector
         if compile:
             self._generator = compile_for_inference(self.generator, self.device)
             self._detector = None if detector is None else compile_for_inference(self.detector, self.device)
-        self.config = None
+        self.config = config
+        # the training-free fill the generator departs from (gdn.anchored), or None (the paper's generator)
+        self.anchor = generator_fill(config) if backend == "onnx" and config is not None else \
+            getattr(self.generator, "fill", None)
+        self.set_adapt(adapt)
+        self.progress = progress
         self.last_scale: Scale | None = None  # the scale of the latest inpaint call, for inspection
+
+    def set_adapt(self, adapt: int | Adaptation | None) -> None:
+        """Set the per-photo learning of the next fills (``adapt`` as the constructor's); the demo's switch."""
+        self.adaptation = self._adaptation(adapt)
+
+    def _adaptation(self, adapt) -> Adaptation:
+        if isinstance(adapt, Adaptation):
+            settings = adapt
+        elif adapt is None:  # the default, where this Inpainter can learn
+            can = self.backend == "torch" and self.config is not None
+            return Adaptation(steps=DEFAULT_STEPS if can else 0)
+        else:
+            if isinstance(adapt, bool) or int(adapt) != adapt:
+                raise InputError(f"--adapt takes a whole number of steps, got {adapt!r}")
+            settings = Adaptation(steps=int(adapt))
+        if settings.steps and self.backend == "onnx":
+            raise InputError("the onnx backend cannot adapt to a photo (onnxruntime has no gradients): use "
+                             "--adapt 0, or the checkpoint with the torch backend")
+        if settings.steps and self.config is None:
+            raise ValueError("per-photo learning needs the checkpoint's training config: use "
+                             "Inpainter.from_checkpoint, or pass config=")
+        return settings
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: str | torch.device = "auto",
                         precision: str = "fp32", batch_size: int = BATCH_SIZE, backend: str = "torch",
-                        compile: bool = False) -> "Inpainter":
+                        compile: bool = False, adapt: int | Adaptation | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> "Inpainter":
         """Load a checkpoint (``CheckpointError`` on any problem); the working side is its config's
         :func:`~gdn.engine.loader.content_side`.
-        Only a ``det`` checkpoint has a detector: the Adv discriminator scores whole images, not pixels.
-        ``backend="onnx"``: ``path`` is a folder written by ``gdn export`` (``ExportError`` on any problem)."""
+        Only a ``det`` checkpoint has a detector (the artifact map): the Adv discriminator scores whole images, and
+        adapts alongside the generator. ``backend="onnx"``: ``path`` is a folder written by ``gdn export``
+        (``ExportError`` on any problem)."""
         if backend == "onnx":
             from gdn.engine.export import load_exported
 
             generator, detector, cfg = load_exported(path)
-            inp = cls(generator, detector, working_side=content_side(cfg), device=device, precision=precision,
-                      batch_size=batch_size, backend="onnx")
-            inp.config = cfg
-            return inp
+            return cls(generator, detector, working_side=content_side(cfg), device=device, precision=precision,
+                       batch_size=batch_size, backend="onnx", adapt=adapt, config=cfg, progress=progress)
         if Path(path).is_dir() and (Path(path) / "generator.onnx").is_file():
             raise CheckpointError(f"{path}: an ONNX export folder, not a checkpoint; use the onnx backend")
         dev = _device(device)
-        generator, detector, ckpt = load_generator_and_detector(path)
+        ckpt = load_checkpoint(path)
+        generator, critic = build_networks(ckpt, path)
         cfg = ckpt["config"]
-        inp = cls(generator, detector, working_side=content_side(cfg), device=dev, precision=precision,
-                  batch_size=batch_size, compile=compile)
-        inp.config = cfg
-        return inp
+        detector = critic if isinstance(critic, Detector) else None
+        return cls(generator, detector, working_side=content_side(cfg), device=dev, precision=precision,
+                   batch_size=batch_size, compile=compile, adapt=adapt, config=cfg, critic=critic, progress=progress)
 
     def scale(self, shape: tuple[int, int]) -> Scale:
-        """The scale a photo of ``shape`` (H, W) goes through the networks at."""
+        """The scale a photo of ``shape`` (H, W) goes through the networks at (and adapts at)."""
         return Scale(tuple(shape), working_shape(*shape, self.working_side))
 
     # -- network passes ---------------------------------------------------------------------------------
     def _autocast(self):
         return autocast(self.device, self.precision)
 
-    def _generate(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-        """(1,3,h,w) image in [0,1], (1,1,h,w) mask (1 = hole) -> (1,3,h,w) raw prediction, padded on the way."""
+    def _generate(self, x: torch.Tensor, m: torch.Tensor, generator=None, anchor: bool = False
+                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(1,3,h,w) image in [0,1], (1,1,h,w) mask (1 = hole) -> (1,3,h,w) raw prediction of ``generator``
+        (default: this Inpainter's), padded on the way, and with ``anchor`` the generator's own anchor on the same
+        padded input (so an untrained residual generator's prediction minus it is exactly zero)."""
         h, w = x.shape[-2:]
         ph, pw = net_side(h) - h, net_side(w) - w
+        xp, mp = pad(x, 0, ph, 0, pw).to(self.device), pad(m, 0, ph, 0, pw).to(self.device)
         with torch.inference_mode(), self._autocast():
-            pred = self._generator(pad(x, 0, ph, 0, pw).to(self.device), pad(m, 0, ph, 0, pw).to(self.device))
-        return pred.float().cpu()[..., :h, :w]
+            pred = (self._generator if generator is None else generator)(xp, mp)
+        base = None
+        if anchor:
+            with torch.inference_mode():
+                base = self.anchor(xp.float(), mp.float()).cpu()[..., :h, :w]
+        return pred.float().cpu()[..., :h, :w], base
+
+    def _adapted(self, x: torch.Tensor, m: torch.Tensor):
+        """The generator that fills this photo: a copy adapted to it at the working scale ((1,3,h,w) image and
+        (1,1,h,w) hole, padded as the generator sees them), or the checkpoint's when adaptation is off."""
+        if not self.adaptation.steps:
+            return self._generator
+        h, w = x.shape[-2:]
+        ph, pw = net_side(h) - h, net_side(w) - w
+        generator, _ = adapt(self.generator, self.critic, self.config, pad(x, 0, ph, 0, pw), pad(m, 0, ph, 0, pw),
+                             self.adaptation, precision=self.precision, progress=self.progress)
+        return generator
 
     def _predict(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
         """(H,W,3) float32 image, (H,W) bool hole -> (H,W,3) float32 holding the prediction at hole pixels."""
         scale = self.last_scale = self.scale(hole.shape)
         x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]  # (1,3,H,W)
         m = torch.from_numpy(hole).to(x.dtype)[None, None]  # (1,1,H,W), 1 = hole
+        xs, ms = (x, m) if scale.native else downscale(x, m, scale.work)  # (1,3,h,w), (1,1,h,w): the working scale
+        generator = self._adapted(xs, ms)
         if scale.native:
-            pred = self._generate(x, m)
-        else:
-            coarse = F.interpolate(self._generate(*downscale(x, m, scale.work)), size=scale.photo, mode="bilinear",
-                                   align_corners=False)  # (1,3,H,W): the generator's fill, upsampled
-            with torch.inference_mode():
+            return self._generate(x, m, generator)[0][0].permute(1, 2, 0).numpy()
+        small, base = self._generate(xs, ms, generator, anchor=self.anchor is not None)
+        with torch.inference_mode():
+            if base is not None:
+                # the generator's learned departure from its anchor, zero off the working hole, upsampled onto the
+                # same anchor computed on the full-resolution photo: an untrained network returns that anchor
+                correction = F.interpolate((small - base) * ms, size=scale.photo, mode="bilinear",
+                                           align_corners=False)  # (1,3,H,W)
+                pred = self.anchor(x, m) + correction
+            else:  # the paper's generator: its fill upsampled, the full-resolution detail continued into the hole
+                coarse = F.interpolate(small, size=scale.photo, mode="bilinear", align_corners=False)  # (1,3,H,W)
                 pred = coarse + detail_fill(x - coarse, hole)
         return pred[0].permute(1, 2, 0).numpy()
 
@@ -294,7 +362,8 @@ def overlay(image, vmap: np.ndarray, alpha: float = 0.5, cmap: str = "jet") -> n
 
 def inpaint_file(image: str, mask: str, output: str, *, model: str, backend: str = "torch",
                  artifact_map: str | None = None, invert_mask: bool = False, device: str = "auto",
-                 precision: str = "fp32") -> str:
+                 precision: str = "fp32", adapt: int | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> str:
     """What ``gdn inpaint`` does: fill ``image``'s holes and write ``output`` (and the detector's ``artifact_map``)
     in the image's own mode. Every check happens before any file is written, and each file is encoded in memory
     and moved into place atomically, so a failure leaves both files as they were. Returns a one-line summary."""
@@ -309,7 +378,8 @@ def inpaint_file(image: str, mask: str, output: str, *, model: str, backend: str
         raise InputError(f"{mask}: the mask has no hole, so there is nothing to inpaint "
                          f"(holes are {'black' if invert_mask else 'white'}; try {flip} --invert-mask)")
     _check_pair(pix, hole, mask, invert_mask)
-    inp = Inpainter.from_checkpoint(model, device=device, precision=precision, backend=backend)
+    inp = Inpainter.from_checkpoint(model, device=device, precision=precision, backend=backend, adapt=adapt,
+                                    progress=progress)
     if artifact_map and inp.detector is None:
         what = "checkpoint" if backend == "torch" else "export"
         raise InputError(f"{model}: a {inp.config.framework} {what} has no pixel-wise detector; "
@@ -322,4 +392,8 @@ def inpaint_file(image: str, mask: str, output: str, *, model: str, backend: str
     if artifact_map:
         atomic_write(artifact_map, lambda f: f.write(map_data))
     how = f"{pix.shape[1]}x{pix.shape[0]}, the generator {inp.last_scale}"
+    if inp.last_scale is not None and not inp.last_scale.native and inp.anchor is not None:
+        how += ", its correction added to its anchor at full resolution"
+    if inp.adaptation.steps:
+        how += f", adapted to the photo in {inp.adaptation.steps} steps"
     return f"wrote {output} ({how})" + (f" and {artifact_map}" if artifact_map else "")
