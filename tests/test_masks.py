@@ -280,3 +280,97 @@ def test_check_mask_accepts_binary_and_rejects_the_rest():
         check_mask(np.array([0.0, 0.5, 1.0]), name="my_mask")
     with pytest.raises(ValueError, match="255"):
         check_mask(torch.tensor([0, 255], dtype=torch.uint8))
+
+
+# ---------------------------------------------------------------- stroke masks (Fig. 9)
+
+def _runs(m: np.ndarray, structure) -> np.ndarray:
+    # each pixel of m: the length (pixels) of the run of holes through it along one direction
+    lab, _ = ndimage.label(m, structure)
+    return np.bincount(lab.ravel())[lab]
+
+
+def _measured_width(m: np.ndarray) -> float:
+    """The stroke width read off a drawn mask: per hole pixel, the shortest run of holes through it across four
+    directions (diagonal runs scaled by sqrt 2), which is the band's width within 8 % at any angle; the median
+    over the pixels ignores the crossings and the caps."""
+    m = m.astype(bool)
+    horizontal, vertical = np.array([[0, 0, 0], [1, 1, 1], [0, 0, 0]]), np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0]])
+    runs = [_runs(m, horizontal), _runs(m, vertical), _runs(m, np.eye(3, dtype=int)) * math.sqrt(2),
+            _runs(m, np.fliplr(np.eye(3, dtype=int))) * math.sqrt(2)]
+    return float(np.median(np.minimum.reduce(runs)[m]))
+
+
+@pytest.mark.parametrize("width", [1, 2, 4, 8, 16])
+def test_stroke_masks_are_as_wide_as_asked(width):
+    from gdn.mask_strokes import stroke_mask
+
+    for seed in range(3):
+        m = stroke_mask(256, rng(seed), width, target_ratio=0.08)
+        assert m.shape == (256, 256) and m.dtype == np.uint8 and set(np.unique(m).tolist()) == {0, 1}
+        assert abs(_measured_width(m) - width) <= max(0.5, 0.1 * width), (seed, _measured_width(m))
+    # a one-pixel scratch is a one-pixel line: no 2x2 block of holes anywhere off its crossings
+    thin = stroke_mask(256, rng(0), 1, target_ratio=0.02)
+    blocks = thin[:-1, :-1] & thin[1:, :-1] & thin[:-1, 1:] & thin[1:, 1:]
+    assert blocks.sum() < 0.02 * thin.sum()
+
+
+@pytest.mark.parametrize("width,target", [(1, 0.01), (2, 0.1), (4, 0.3), (16, 0.1), (1.5, 0.05)])
+def test_stroke_masks_reach_their_hole_ratio(width, target):
+    from gdn.mask_strokes import stroke_mask
+
+    size = (96, 128)
+    dab = math.pi * width ** 2 / 4 / (size[0] * size[1])  # a new stroke's first dab cannot be cut
+    for seed in range(4):
+        ratio = hole_ratio(stroke_mask(size, rng(seed), width, target_ratio=target))
+        assert target <= ratio <= target + max(2 * width / (size[0] * size[1]), dab) + 1e-9, (seed, ratio)
+
+
+def test_stroke_masks_are_reproducible_from_the_rng():
+    from gdn.mask_strokes import stroke_bank, stroke_mask
+
+    a = stroke_mask(64, rng(3), 2, target_ratio=0.1)
+    assert np.array_equal(a, stroke_mask(64, rng(3), 2, target_ratio=0.1))
+    assert not np.array_equal(a, stroke_mask(64, rng(4), 2, target_ratio=0.1))
+    assert not np.array_equal(a, stroke_mask(64, rng(3), 4, target_ratio=0.1))
+    counted = stroke_mask(64, rng(3), 2, target_ratio=None, n_strokes=2)
+    assert 0 < hole_ratio(counted) < 0.3 and np.array_equal(counted, stroke_mask(64, rng(3), 2, target_ratio=None,
+                                                                                   n_strokes=2))
+    bank = stroke_bank(2, 64, seed=0, width=3)
+    assert mask_bank_bins(bank).tolist() == [b for b in range(6) for _ in range(2)]
+    assert all(np.array_equal(x, y) for x, y in zip(bank, stroke_bank(2, 64, seed=0, width=3)))
+
+
+@pytest.mark.parametrize("width,message", [(0, "at least 1 px"), (0.5, "at least 1 px"), (-2, "at least 1 px"),
+                                           (float("nan"), "at least 1 px"), ("thin", "number of pixels"),
+                                           (True, "number of pixels"), (None, "number of pixels"),
+                                           (65, "wider than the 64x64 mask")])
+def test_a_bad_stroke_width_is_a_clear_error(width, message):
+    from gdn.mask_strokes import stroke_bank, stroke_mask
+
+    with pytest.raises(ValueError, match=message):
+        stroke_mask(64, rng(0), width)
+    with pytest.raises(ValueError, match=message):
+        stroke_bank(1, 64, width=width)
+
+
+def test_stroke_masks_reject_a_bad_ratio_and_a_width_no_bin_can_hold():
+    from gdn.mask_strokes import stroke_bank, stroke_mask
+
+    for target in (0, 1, 1.5):
+        with pytest.raises(ValueError, match="target_ratio"):
+            stroke_mask(64, rng(0), 2, target_ratio=target)
+    with pytest.raises(TypeError, match="Generator"):
+        stroke_mask(64, 0, 2)
+    with pytest.raises(ValueError, match=r"cannot make a mask in bin \(0.01,0.1\]"):
+        stroke_bank(1, 64, width=40)  # one 40 px dab covers 31 % of 64 x 64
+
+
+def test_written_stroke_banks_read_back_as_the_same_masks(tmp_path):
+    from gdn.mask_strokes import stroke_bank, write_stroke_bank
+
+    folder = write_stroke_bank(tmp_path, 1, (48, 64), seed=2, width=2)
+    assert folder.parent == tmp_path and "2px" in folder.name and "48x64" in folder.name
+    assert sorted(p.name for p in folder.iterdir()) == [f"bin{b}_000.png" for b in range(6)]
+    back = load_masks(folder, (48, 64))
+    assert all(np.array_equal(a, b) for a, b in zip(back, stroke_bank(1, (48, 64), seed=2, width=2)))
