@@ -381,7 +381,7 @@ EXPECTED = {
     "table2": (["table2_psnr", "table2_ssim"], 1),
     "frameworks": (["fig6_table"], 1),
     "weight_mapping": (["edge_ratios"], 1),
-    "detector": (["auroc", "auroc_bins"], 2),
+    "detector": (["auroc", "auroc_bins", "fig9_auroc"], 5),
     "examples": ([], 3),
     "applications": (["fig8_table"], 1),
     "timing": (["timing"], 0),
