@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from gdn.book import execution
 from gdn.book import plan as book_plan
 from gdn.book import runner as book
 from gdn.cli import book as book_cli
@@ -135,7 +136,7 @@ def _reuse_setup(tmp_path):
 def test_a_second_run_reuses_and_a_touched_notebook_reruns_only_it_and_its_dependants(tmp_path):
     work, steps = _reuse_setup(tmp_path)
     fake = FakeExecutor()
-    run = lambda: book.run_steps(steps, work, "p", execute=fake, out=open(tmp_path / "log", "a"))  # noqa: E731
+    run = lambda: execution.run_steps(steps, work, "p", execute=fake, out=open(tmp_path / "log", "a"))  # noqa: E731
     assert set(run().values()) == {"ran"} and fake.calls == ["train", "b", "c", "d"]
     record = json.loads((work / "figures" / "p" / "b" / "run.json").read_text())
     assert {"params", "key", "git_commit", "device", "date", "run_time_s"} <= set(record)
@@ -153,7 +154,7 @@ def test_a_second_run_reuses_and_a_touched_notebook_reruns_only_it_and_its_depen
     assert run()["d"] == "ran"
     (work / "runs" / "p" / "r" / "last.pt").unlink()  # a missing output reruns the step and its dependants
     assert run() == {"train": "ran", "b": "ran", "c": "ran", "d": "reused"}
-    forced = book.run_steps(steps, work, "p", execute=fake, force=True, out=open(tmp_path / "log", "a"))
+    forced = execution.run_steps(steps, work, "p", execute=fake, force=True, out=open(tmp_path / "log", "a"))
     assert set(forced.values()) == {"ran"}
 
 
@@ -165,10 +166,10 @@ def test_a_failed_notebook_is_not_recorded_and_reruns(tmp_path):
         raise book_plan.BookError(f"{notebook.name} failed")
 
     with pytest.raises(book_plan.BookError, match="train.ipynb failed"):
-        book.run_steps(steps, work, "p", execute=failing, out=open(tmp_path / "log", "w"))
+        execution.run_steps(steps, work, "p", execute=failing, out=open(tmp_path / "log", "w"))
     assert not (work / "figures" / "p" / "train" / "run.json").exists()
     fake = FakeExecutor()
-    book.run_steps(steps, work, "p", execute=fake, out=open(tmp_path / "log", "w"))
+    execution.run_steps(steps, work, "p", execute=fake, out=open(tmp_path / "log", "w"))
     assert fake.calls[0] == "train"
 
 
@@ -199,7 +200,7 @@ def test_jobs_run_parallel_steps_side_by_side_and_the_rest_alone(tmp_path):
         with lock:
             active[0] -= 1
 
-    status = book.run_steps(steps, work, "p", execute=execute, jobs=2, out=open(tmp_path / "log", "w"))
+    status = execution.run_steps(steps, work, "p", execute=execute, jobs=2, out=open(tmp_path / "log", "w"))
     assert set(status.values()) == {"ran"}
     by_step = {name: (count, threads) for name, count, threads in seen}
     from gdn.device import usable_cpus
@@ -231,8 +232,8 @@ def test_trainings_placed_one_per_gpu_never_share_one_and_placement_does_not_cha
             held.pop(output.stem, None)
 
     log = tmp_path / "log"
-    status = book.run_steps(steps, work, "p", execute=execute, devices=["0", "1", "2"],
-                            train_env={"EXTRA": "x"}, out=open(log, "w"))
+    status = execution.run_steps(steps, work, "p", execute=execute, devices=["0", "1", "2"],
+                                 train_env={"EXTRA": "x"}, out=open(log, "w"))
     assert set(status.values()) == {"ran"}
     got = {name: gpu for name, gpu, _ in seen}
     assert {got[f"t{k}"] for k in range(7)} == {"0", "1", "2"} and got["e"] is None
@@ -241,7 +242,7 @@ def test_trainings_placed_one_per_gpu_never_share_one_and_placement_does_not_cha
     record = json.loads((work / "figures" / "p" / "t0" / "run.json").read_text())
     assert record["gpu"] == got["t0"] and " on GPU " in log.read_text()
     # the same book on one GPU, or on none: nothing to run again
-    again = book.run_steps(steps, work, "p", execute=execute, out=open(log, "w"))
+    again = execution.run_steps(steps, work, "p", execute=execute, out=open(log, "w"))
     assert set(again.values()) == {"reused"}
 
 
@@ -269,7 +270,7 @@ def test_a_failed_parallel_step_lets_the_others_finish_and_starts_nothing_new(tm
         fake(notebook, output, params, cwd)
 
     with pytest.raises(book_plan.BookError, match="t0.ipynb failed"):
-        book.run_steps(steps, work, "p", execute=execute, jobs=2, out=open(tmp_path / "log", "w"))
+        execution.run_steps(steps, work, "p", execute=execute, jobs=2, out=open(tmp_path / "log", "w"))
     assert "e" not in fake.calls and "t1" in fake.calls
     assert not (work / "figures" / "p" / "t0" / "run.json").exists()
     assert (work / "figures" / "p" / "t1" / "run.json").exists()  # finished beside the failure: kept
@@ -278,11 +279,11 @@ def test_a_failed_parallel_step_lets_the_others_finish_and_starts_nothing_new(tm
 def test_papermill_with_threads_runs_the_kernel_with_that_many_threads(tmp_path):
     nb = _notebook(tmp_path / "a.ipynb", "out = ''\n", body="import os, torch\n"
                    "open(out, 'w').write(os.environ['OMP_NUM_THREADS'] + ' ' + str(torch.get_num_threads()))")
-    book.papermill_executor(nb, tmp_path / "a_out.ipynb", {"out": str(tmp_path / "t.txt")}, tmp_path, threads=1)
+    execution.papermill_executor(nb, tmp_path / "a_out.ipynb", {"out": str(tmp_path / "t.txt")}, tmp_path, threads=1)
     assert (tmp_path / "t.txt").read_text() == "1 1"
     bad = _notebook(tmp_path / "b.ipynb", "n = 1\n", body="raise ValueError('no such photo')")
     with pytest.raises(book_plan.BookError, match=r"b.ipynb failed in cell \d+: ValueError: no such photo"):
-        book.papermill_executor(bad, tmp_path / "b_out.ipynb", {}, tmp_path, threads=1)
+        execution.papermill_executor(bad, tmp_path / "b_out.ipynb", {}, tmp_path, threads=1)
 
 
 def test_notebooks_kernels_print_no_transport_warning_alone_or_side_by_side(tmp_path, capfd):
@@ -296,7 +297,7 @@ def test_notebooks_kernels_print_no_transport_warning_alone_or_side_by_side(tmp_
     nb.cells = [cell, nbformat.v4.new_code_cell("import time\ntime.sleep(1)\nprint(n * 2)")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, str(tmp_path / "a.ipynb"))
-    book.papermill_executor(tmp_path / "a.ipynb", tmp_path / "b.ipynb", {"n": 21}, tmp_path)
+    execution.papermill_executor(tmp_path / "a.ipynb", tmp_path / "b.ipynb", {"n": 21}, tmp_path)
     assert '"42\\n"' in (tmp_path / "b.ipynb").read_text()
     captured = capfd.readouterr()
     assert "without encryption" not in captured.err + captured.out and "WARNING" not in captured.err
@@ -305,7 +306,8 @@ def test_notebooks_kernels_print_no_transport_warning_alone_or_side_by_side(tmp_
 
     def run(k):
         try:
-            book.papermill_executor(tmp_path / "a.ipynb", tmp_path / f"side{k}.ipynb", {"n": k}, tmp_path, threads=1)
+            execution.papermill_executor(tmp_path / "a.ipynb", tmp_path / f"side{k}.ipynb", {"n": k}, tmp_path,
+                                         threads=1)
         except Exception as e:  # noqa: BLE001 - collected, asserted below
             errors.append(e)
 
@@ -322,13 +324,13 @@ def test_notebooks_kernels_print_no_transport_warning_alone_or_side_by_side(tmp_
 
 def test_a_trainings_heartbeat_says_its_step_total_and_time_left(tmp_path):
     log = tmp_path / "log.csv"
-    assert book.training_progress(tmp_path, 300, 8) == "starting"
+    assert execution.training_progress(tmp_path, 300, 8) == "starting"
     with open(log, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["step", "loss_g", "elapsed_s", "images_per_s"])
         w.writerow([25, 0.1, 10.0, 20.0])
         w.writerow([50, 0.1, 20.0, 20.0])  # 2.5 steps per second: 250 steps left take 1:40
-    assert book.training_progress(tmp_path, 300, 8) == "step 50/300, 1:40 left"
+    assert execution.training_progress(tmp_path, 300, 8) == "step 50/300, 1:40 left"
 
     def execute(notebook, output, params, cwd, threads=None):
         time.sleep(0.5)
@@ -339,8 +341,9 @@ def test_a_trainings_heartbeat_says_its_step_total_and_time_left(tmp_path):
     (work / "notebooks" / "t.ipynb").write_text("{}")
     out = tmp_path / "out.txt"
     with open(out, "w") as f:
-        book.run_steps([book_plan.Step("train_r", "t.ipynb", {}, parallel=True)], work, "p", execute=execute, out=f,
-                         heartbeat=0.1, progress={"train_r": lambda: book.training_progress(tmp_path, 300, 8)})
+        execution.run_steps([book_plan.Step("train_r", "t.ipynb", {}, parallel=True)], work, "p", execute=execute,
+                            out=f, heartbeat=0.1,
+                            progress={"train_r": lambda: execution.training_progress(tmp_path, 300, 8)})
     assert "... train_r running 0:00: step 50/300, 1:40 left (elapsed" in out.read_text()
 
 

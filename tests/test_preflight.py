@@ -13,6 +13,7 @@ import torch
 import standins
 from gdn.book import costs, preflight, runner
 from gdn.book.plan import Step
+from gdn.book.rates import Rates
 from gdn.config import resolve
 
 TINY = ["size=64", "steps=2", "width=8", "res_blocks=1", "batch_size=4", "num_workers=0"]
@@ -166,7 +167,7 @@ def test_a_checkpoint_is_as_large_as_its_estimate(tmp_path, batch):
 
 def test_a_trainings_time_counts_each_kind_of_step():
     cfg = resolve("cpu")  # 300 generator steps, then 700 critic-only; validates every 100, saves every 400
-    rates = costs.Rates(gen_s=1.0, critic_s=0.5, eval_s=10.0, save_s=2.0, setup_s=3.0, source="test")
+    rates = Rates(gen_s=1.0, critic_s=0.5, eval_s=10.0, save_s=2.0, setup_s=3.0, source="test")
     total = costs.run_total_steps(cfg)
     assert total == 1000
     # 300 + 700 x 0.5; 10 validations, the last, 2 sample grids as one; saves at 400, 800, 1000 and kept at 800
