@@ -201,3 +201,19 @@ def test_cudnn_benchmark_is_on_for_the_run_only_and_recorded(tmp_path, monkeypat
     out = tmp_path / "b.json"
     assert main(["bench", "--quick", "--quiet", "--precision", "fp32", "--cudnn-benchmark", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["config"]["cudnn_benchmark"] is True
+
+
+def test_cli_photo_times_inpaint_per_photo_with_and_without_adaptation(ckpts, tmp_path, capsys):
+    out = tmp_path / "photo.json"
+    rc = main(["bench", "--photo", str(ckpts["det"]), "--quick", "--adapt", "2", "--threads", "1", "--quiet",
+               "--json", str(out)])
+    assert rc == 0
+    r = json.loads(out.read_text())
+    assert r["adapt"] == 2 and [row["side (px)"] for row in r["rows"]] == [64, 256]
+    assert all(row["seconds"] > 0 and row["seconds adapted"] > 0 for row in r["rows"])
+    assert 0.05 < r["rows"][1]["hole share"] < 0.3 and "down" in r["rows"][1]["generator"]
+    text = capsys.readouterr().out
+    assert "adapted: 2 steps of per-photo learning first" in text and text.count("\n") >= 4
+    assert main(["bench", "--photo", str(ckpts["det"]), "--adapt", "-1"]) == 2
+    assert "--adapt -1" in capsys.readouterr().err
+    assert main(["bench", "--photo", str(tmp_path / "none.pt"), "--quick"]) == 2

@@ -61,6 +61,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help="--loader: loader processes (default: the profile's num_workers; -1 = cores - 1)")
     p.add_argument("--seconds", type=float, default=20.0, help="--loader: seconds to time (default 20)")
+    p.add_argument("--photo", nargs="?", const="", metavar="CHECKPOINT", default=None,
+                   help="time gdn inpaint per photo at 64 to 2048 px instead, without and with per-photo learning "
+                        "(default: the checkpoint gdn inpaint picks)")
+    p.add_argument("--adapt", type=int, default=60, metavar="N",
+                   help="--photo: the per-photo learning steps timed beside (default 60; 0: none)")
     p.add_argument("--quick", action="store_true", help="tiny smoke run (32 px, width 8, 1 repeat)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
@@ -77,6 +82,8 @@ def main(argv: list[str]) -> int:
     device = resolve_device(args.device)  # fail fast, before any work
     if args.loader:
         return _loader(args, device)
+    if args.photo is not None:
+        return _photo(args, device)
     result = run_bench(device=device, size=args.size, width=args.width, res_blocks=args.res_blocks,
                        precision=args.precision, batches=args.batches, train_batch=args.train_batch,
                        repeats=args.repeats, quick=args.quick, channels_last=args.channels_last,
@@ -109,4 +116,36 @@ def _loader(args: argparse.Namespace, device) -> int:
           f"{r['start_s']:.1f} s to the first batch")
     if args.json:
         write_json(args.json, r)
+    return 0
+
+
+def _photo(args: argparse.Namespace, device) -> int:
+    """``gdn bench --photo``: seconds per photo of Inpainter.inpaint, and with ``--adapt N`` steps first."""
+    import torch
+
+    from gdn.engine.inference import Inpainter
+    from gdn.engine.photobench import ADAPT_SIDES, SIDES, format_photo_times, photo_times
+    from gdn.files import write_json
+
+    if args.adapt < 0:
+        raise ValueError(f"--adapt {args.adapt}: the number of steps must be 0 (off) or more")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    path = args.photo
+    if not path:
+        from gdn.demo.launch import find_checkpoint
+
+        found, looked = find_checkpoint()
+        if found is None:
+            raise FileNotFoundError(f"no checkpoint found (looked in {', '.join(looked)}): pass --photo CKPT")
+        path = str(found)
+    inp = Inpainter.from_checkpoint(path, device=device, adapt=0)
+    adapted = Inpainter.from_checkpoint(path, device=device, adapt=args.adapt) if args.adapt else None
+    say = None if args.quiet else (lambda m: print(f"gdn bench --photo: {m}", file=sys.stderr, flush=True))
+    sides = (64, 256) if args.quick else SIDES
+    rows = photo_times(inp, sides, adapted=adapted, adapt_sides=ADAPT_SIDES, progress=say)
+    print(f"gdn bench --photo: {path} on {device}, torch threads {torch.get_num_threads()}")
+    print(format_photo_times(rows, args.adapt))
+    if args.json:
+        write_json(args.json, _finite({"checkpoint": path, "adapt": args.adapt, "rows": rows}), allow_nan=False)
     return 0
