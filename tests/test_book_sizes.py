@@ -22,25 +22,29 @@ def _pairs(n, h, w, seed):
     return out
 
 
-def test_size_study_scores_every_fill_and_the_anchor_through_the_same_scale(ckpts):
-    inp = Inpainter.from_checkpoint(ckpts["det"], device="cpu")
+def test_size_study_scores_every_fill_against_the_training_free_fills_at_full_resolution(ckpts):
+    inp = Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=0)
     inp.working_side = 48
+    adapted = Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=2)
+    adapted.working_side = 48
     sets = {"model": _pairs(3, 48, 48, 0), "256": _pairs(3, 96, 144, 1)}
-    study = sizes.size_study(inp, "anchor (harmonic)", harmonic, sets)
+    study = sizes.size_study(inp, sets, adapted, adapt_every=2)
     assert set(study) == {"model", "256"}
     r = study["256"]
-    assert set(r["psnr"]) == {"Det", "anchor (harmonic)", "harmonic", "biharmonic"}
-    assert all(v.shape == (3,) and np.isfinite(v).all() for v in r["psnr"].values())
+    assert set(r["psnr"]) == {"Det", "Det adapted", "spline", "harmonic", "biharmonic"}
+    assert all(v.shape == (3,) for v in r["psnr"].values())
+    assert np.isfinite(r["psnr"]["Det adapted"]).tolist() == [True, False, True]  # every second pair
     assert r["cast"].shape == (3, 3) and r["auroc"].shape == (3,) and "down" in r["scale"]
     assert study["model"]["scale"] == "at native scale"
-    # on smooth shading the anchor through the working scale (plus the detail fill) is as good as the harmonic
-    # fill at full resolution: both far above what a flat or misplaced fill would score
-    assert (r["psnr"]["anchor (harmonic)"] > 45).all() and (r["psnr"]["harmonic"] > 45).all()
-    rows = sizes.size_table(study, "anchor (harmonic)")
-    assert [row["pairs"] for row in rows] == [3, 3] and rows[1]["set"].startswith("256 px crops (144x96; the generator at 72x48")
-    assert "[" in rows[0]["Det - anchor"] and 0 <= rows[0]["AUROC"] <= 1
-    text = sizes.size_text(study, "anchor (harmonic)")
-    assert text.count("its anchor") == 2 and "biharmonic" in text
+    # on smooth shading the training-free fills at full resolution are far above what a flat fill would score
+    assert (r["psnr"]["spline"] > 45).all() and (r["psnr"]["harmonic"] > 45).all()
+    rows = sizes.size_table(study)
+    assert [row["pairs"] for row in rows] == [3, 3] and [row["adapted pairs"] for row in rows] == [2, 2]
+    assert rows[1]["set"].startswith("256 px crops (144x96; the generator at 72x48")
+    assert rows[0]["best free fill"] in sizes.FREE and "[" in rows[0]["Det - best free"]
+    assert 0 <= rows[0]["AUROC"] <= 1 and 0 <= rows[0]["AUROC adapted"] <= 1
+    text = sizes.size_text(study)
+    assert text.count("the best training-free fill at full resolution") == 2 and "adapted to each photo" in text
 
 
 def test_anchor_net_stands_in_for_a_generator():
@@ -51,6 +55,13 @@ def test_anchor_net_stands_in_for_a_generator():
     rows = sizes.time_sizes(Inpainter(net, working_side=48), sides=(64, 96))
     assert [r["side (px)"] for r in rows] == [64, 96] and all(r["seconds"] > 0 for r in rows)
     assert 0.05 < rows[0]["hole share"] < 0.3 and rows[1]["generator"].startswith("at 48x48")
+
+
+def test_time_sizes_times_the_adapted_fill_beside(ckpts):
+    inp = Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=0)
+    adapted = Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=1)
+    rows = sizes.time_sizes(inp, sides=(64, 96), adapted=adapted)
+    assert rows[0]["seconds adapted"] > 0 and np.isnan(rows[1]["seconds adapted"])  # 96: not in ADAPT_SIDES
 
 
 @pytest.mark.parametrize("per_bin", [1])

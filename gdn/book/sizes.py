@@ -1,32 +1,36 @@
 """The size study of the Generalisation chapter: the validation photos at the model's size, in 256 px crops and
 whole (their native 427 x 640, never upsampled), each filled through :class:`~gdn.engine.inference.Inpainter` as
-a user's photo would be, against the training-free fills; and the time per photo from 64 to 2048 px.
+a user's photo would be, with and without per-photo learning, against the training-free fills at full
+resolution (the best of them is the bar); and the time per photo from 64 to 2048 px.
 
 Pairs are ``(image (1,3,H,W) float in [0,1], hole (H,W) bool)``; scores are per pair, so every difference is paired."""
 from __future__ import annotations
 
 import math
-import time
 from typing import Callable, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
-from gdn.baselines import biharmonic, harmonic
+from gdn.baselines import biharmonic, harmonic, spline
 from gdn.engine.inference import Inpainter
+from gdn.engine.photobench import ADAPT_SIDES, SIDES, photo_times
 from gdn.evaluation.scores import auroc, psnr
-from gdn.stats import format_ci, paired_difference
+from gdn.stats import format_ci, paired_difference, verdict
 
-__all__ = ["SIZES", "AnchorNet", "size_pairs", "size_study", "size_table", "size_text", "time_sizes"]
+__all__ = ["SIZES", "FREE", "ADAPT_SIDES", "AnchorNet", "size_pairs", "size_study", "best_free", "size_table", "size_text",
+           "time_sizes"]
 
 SIZES = {"model": "the model's size", "256": "256 px crops", "whole": "whole photos"}
-TIMED = (64, 256, 512, 1024, 2048)
+FREE = ("spline", "harmonic", "biharmonic")  # the training-free fills, each at the photo's full resolution
+FREE_FILLS = {"spline": spline, "harmonic": harmonic, "biharmonic": biharmonic}
+HOLDS = -0.05  # dB: "holds" the best training-free fill when the interval's lower bound is at least this
 
 
 class AnchorNet(nn.Module):
-    """A training-free fill in the place of a generator: through an :class:`Inpainter` it is brought to the same
-    working scale, so the difference to the generator is what the network adds, at every size."""
+    """A training-free fill in the place of a generator (a stand-in for tests and timings): through an
+    :class:`Inpainter` it is the fill itself at the working scale, its correction zero."""
 
     def __init__(self, fill: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]):
         super().__init__()
@@ -63,82 +67,91 @@ def _t(y: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(y).permute(2, 0, 1)[None].float() / 255  # (1,3,H,W)
 
 
-def size_study(inp: Inpainter, anchor_name: str, anchor, sets: Mapping[str, list]) -> dict[str, dict]:
-    """Per set: PSNR per pair of the Inpainter's fill (``"Det"``), its anchor through the same working scale
-    (``anchor_name``), and the harmonic and biharmonic fills at full resolution; Det's mean signed error per
-    channel (8-bit levels) and its detector's AUROC on its own results (when it has a detector)."""
-    plain = Inpainter(AnchorNet(anchor), working_side=inp.working_side)
+def size_study(inp: Inpainter, sets: Mapping[str, list], adapted: Inpainter | None = None,
+               adapt_every: int = 1) -> dict[str, dict]:
+    """Per set: PSNR per pair of the Inpainter's fill (``"Det"``), with per-photo learning (``"Det adapted"``,
+    ``adapted``'s fill on every ``adapt_every``-th pair, NaN on the others: it costs seconds a pair), and the
+    training-free fills at full resolution (:data:`FREE`); Det's mean signed error per channel (8-bit levels)
+    and its detector's AUROC on its own results, adapted or not (when it has a detector)."""
     out = {}
     for name, pairs in sets.items():
-        psnrs = {k: [] for k in ("Det", anchor_name, "harmonic", "biharmonic")}
-        cast, aurocs = [], []
-        for x, hole in pairs:
+        psnrs = {k: [] for k in ("Det", "Det adapted") + FREE}
+        cast, aurocs, adapted_aurocs = [], [], []
+        for k, (x, hole) in enumerate(pairs):
             x8 = _u8(x)
             truth = _t(x8)
             m = torch.from_numpy(hole).float()[None, None]  # (1,1,H,W), 1 = hole
             det8 = inp.inpaint(x8, hole)
-            fills = {"Det": det8, anchor_name: plain.inpaint(x8, hole)}
-            for k, f in (("harmonic", harmonic), ("biharmonic", biharmonic)):
-                fills[k] = _u8(truth * (1 - m) + f(truth, m) * m)
-            for k, y in fills.items():
-                psnrs[k].append(float(psnr(_t(y), truth)[0]))
+            fills = {"Det": det8}
+            with torch.no_grad():
+                for f in FREE:
+                    fills[f] = _u8(truth * (1 - m) + FREE_FILLS[f](truth, m) * m)
+            learned = adapted is not None and k % adapt_every == 0
+            if learned:
+                fills["Det adapted"] = adapted.inpaint(x8, hole)
+            for f in psnrs:
+                psnrs[f].append(float(psnr(_t(fills[f]), truth)[0]) if f in fills else math.nan)
             cast.append((det8[hole].astype(np.float64) - x8[hole]).mean(0))
             if inp.detector is not None:
                 aurocs.append(auroc(inp.artifact_map(det8), hole))
+                adapted_aurocs.append(auroc(inp.artifact_map(fills["Det adapted"]), hole) if learned else math.nan)
+        shape = tuple(pairs[0][0].shape[-2:])
         out[name] = {"psnr": {k: np.array(v) for k, v in psnrs.items()}, "cast": np.array(cast),
-                     "auroc": np.array(aurocs), "shape": tuple(pairs[0][0].shape[-2:]),
-                     "scale": str(inp.scale(tuple(pairs[0][0].shape[-2:])))}
+                     "auroc": np.array(aurocs), "auroc adapted": np.array(adapted_aurocs), "shape": shape,
+                     "scale": str(inp.scale(shape))}  # adapted or not: per-photo learning runs at the working scale
     return out
 
 
-def size_table(study: Mapping[str, dict], anchor_name: str) -> list[dict]:
-    """One row per set: mean PSNR of each fill, Det minus its anchor and minus biharmonic (95 % intervals over the
-    pairs), Det's largest channel cast and its detector's AUROC."""
+def best_free(psnrs: Mapping[str, np.ndarray]) -> str:
+    """The training-free fill with the highest mean PSNR on a set: the bar a learned fill must clear there."""
+    return max(FREE, key=lambda f: float(np.mean(psnrs[f])))
+
+
+def size_table(study: Mapping[str, dict]) -> list[dict]:
+    """One row per set: mean PSNR of each fill (the adapted one over the pairs it was scored on), Det and Det
+    adapted minus the best training-free fill at full resolution, and adapted minus Det on the same pairs (95 %
+    intervals over the pairs), Det's largest channel cast and its detector's AUROC on Det's and the adapted fill."""
     rows = []
     for name, r in study.items():
         p = r["psnr"]
         h, w = r["shape"]
-        row = {"set": f"{SIZES[name]} ({w}x{h}; the generator {r['scale']})", "pairs": len(p["Det"])}
-        row |= {k: float(np.mean(v)) for k, v in p.items()}
-        row["Det - anchor"] = format_ci(paired_difference(p["Det"], p[anchor_name]), signed=True)
-        row["Det - biharmonic"] = format_ci(paired_difference(p["Det"], p["biharmonic"]), signed=True)
+        best = best_free(p)
+        scored = np.isfinite(p["Det adapted"])
+        row = {"set": f"{SIZES[name]} ({w}x{h}; the generator {r['scale']})", "pairs": len(p["Det"]),
+               "adapted pairs": int(scored.sum())}
+        row |= {k: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for k, v in p.items()}
+        row["best free fill"] = best
+        row["Det - best free"] = format_ci(paired_difference(p["Det"], p[best]), signed=True)
+        row["adapted - best free"] = format_ci(paired_difference(p["Det adapted"], p[best]), signed=True)
+        row["adapted - Det"] = format_ci(paired_difference(p["Det adapted"], p["Det"]), signed=True)
         row["Det's |cast|"] = float(np.abs(r["cast"].mean(0)).max())
         row["AUROC"] = float(np.nanmean(r["auroc"])) if len(r["auroc"]) else float("nan")
+        a = r["auroc adapted"]
+        row["AUROC adapted"] = float(np.nanmean(a)) if len(a) and np.isfinite(a).any() else float("nan")
         rows.append(row)
     return rows
 
 
-def size_text(study: Mapping[str, dict], anchor_name: str) -> str:
-    """The verdict per set: does the network's fill hold its anchor (interval lower bound >= -0.05 dB) and
-    biharmonic (mean within 0.1 dB or above)?"""
+def size_text(study: Mapping[str, dict]) -> str:
+    """The verdict per set: does Det's fill hold the best training-free fill at full resolution (interval lower
+    bound >= :data:`HOLDS`), and what per-photo learning adds to it."""
     parts = []
     for name, r in study.items():
         p = r["psnr"]
-        d = paired_difference(p["Det"], p[anchor_name])
-        b = float(np.mean(p["Det"]) - np.mean(p["biharmonic"]))
-        holds = "holds" if d["lo"] >= -0.05 else "does not hold"
-        parts.append(f"{SIZES[name]}: Det {holds} its anchor ({format_ci(d, signed=True)} dB) and is {b:+.2f} dB "
-                     f"from biharmonic")
+        best = best_free(p)
+        d = paired_difference(p["Det"], p[best])
+        text = (f"{SIZES[name]}: Det {'holds' if d['lo'] >= HOLDS else 'does not hold'} the best training-free fill "
+                f"at full resolution ({best}: {format_ci(d, signed=True)} dB)")
+        if np.isfinite(p["Det adapted"]).any():
+            a = paired_difference(p["Det adapted"], p[best])
+            how = {"holds": "above it", "reverses": "below it", "within noise": "level with it within noise"}
+            text += (f"; adapted to each photo it is {how[verdict(a)]} ({format_ci(a, signed=True)} dB over "
+                     f"{a['n']} pairs)")
+        parts.append(text)
     return "; ".join(parts) + "."
 
 
-def time_sizes(inp: Inpainter, sides=TIMED, photo_name: str = "flower") -> list[dict]:
-    """Seconds per photo of ``inp.inpaint`` (the artifact map apart) at each square side, one stroke mask of
-    10 to 20 % of the photo; the photo is resized to the side for timing only (quality is scored above at
-    native sizes)."""
-    from PIL import Image
-
-    from gdn.data import photo
-    from gdn.masks import mask_bank
-
-    img = photo(photo_name)
-    inp.inpaint(_u8(torch.rand(1, 3, 64, 64)), np.eye(64, dtype=bool))  # warm-up: first-call allocations
-    rows = []
-    for side in sides:
-        x8 = np.asarray(Image.fromarray(img).resize((side, side), Image.Resampling.BICUBIC))
-        hole = np.asarray(mask_bank(1, side, seed=side)[1]) > 0  # the (0.1, 0.2] bin
-        t = time.perf_counter()
-        inp.inpaint(x8, hole)
-        rows.append({"side (px)": side, "hole share": float(hole.mean()), "generator": str(inp.last_scale),
-                     "seconds": time.perf_counter() - t})
-    return rows
+def time_sizes(inp: Inpainter, sides=SIDES, photo_name: str = "flower", adapted: Inpainter | None = None
+               ) -> list[dict]:
+    """The time table: :func:`gdn.engine.photobench.photo_times` (``gdn bench --photo`` measures the same)."""
+    return photo_times(inp, sides, adapted=adapted, photo_name=photo_name)
