@@ -48,7 +48,7 @@ def test_every_step_of_every_profile_matches_its_notebook():
         book_plan.check_parameters(steps, ROOT / "notebooks")
         names = [s.name for s in steps]
         seeds = sum(book_plan.run_seeds(profile).values())
-        assert names.index("train_det") < names.index("table1") and len(names) == seeds + 10  # + 10 notebooks
+        assert names.index("train_det") < names.index("table1") and len(names) == seeds + 11  # + 11 notebooks
 
 
 def test_the_study_trains_every_run_with_several_seeds_and_every_comparison_reads_them():
@@ -76,7 +76,7 @@ def test_the_study_trains_every_run_with_several_seeds_and_every_comparison_read
     moved = {s.name: s for s in book_plan.plan("study", {"seed": "7"})}
     assert moved["train_det"].params["config"]["seed"] == 7 and moved["train_det_seed2"].params["config"]["seed"] == 9
     assert "seed" not in moved["train_det"].params.get("overrides", {})
-    assert len(book_plan.plan("cpu", seeds=2)) == 7 * 2 + 10
+    assert len(book_plan.plan("cpu", seeds=2)) == 7 * 2 + 11
 
 
 def test_param_assignments_are_checked_too(capsys):
@@ -390,6 +390,7 @@ EXPECTED = {
     "timing": (["timing"], 0),
     "evaluation": (["definitions"], 0),
     "validation": (["shift_psnr", "shift_cast", "shift_auroc", "size_table", "size_margins", "size_time"], 0),
+    "perphoto": (["perphoto_table", "perphoto_gains"], 0),
     "training": ([], 0),
     "method": ([], 0),
 }
@@ -432,7 +433,7 @@ def smoke_book(tmp_path_factory):
 @pytest.mark.slow
 def test_the_smoke_book_builds_with_every_table_and_figure(smoke_book):
     work, status = smoke_book
-    assert set(status.values()) == {"ran"} and len(status) == 17
+    assert set(status.values()) == {"ran"} and len(status) == 18
     html = work / "_build" / "html"
     for name, (tables, n_images) in EXPECTED.items():
         _check_page(html, html / "book" / f"{name}.html", tables, n_images)

@@ -35,8 +35,8 @@ def test_the_paper_profile_scores_every_test_image_in_every_bin_with_the_given_m
     log = _gdn("book", "--profile", "paper", "--workdir", str(work), "--no-build", "--data", str(lists),
                "--test-masks", str(liu), "--train-masks", str(qd), *TINY,
                "-p", "timing.quick=True", "-p", "timing.repeats=1", "-p", "applications.app_size=64",
-               "-p", "validation.per_bin=1")
-    assert "notebooks: 17 ran, 0 reused" in log
+               "-p", "validation.per_bin=1", "-p", "validation.adapt_steps=2", "-p", "perphoto.adapt_steps=2")
+    assert "notebooks: 18 ran, 0 reused" in log
     figures = work / "figures" / "paper"
     rows = {r["method"]: r for r in csv.DictReader(open(figures / "table1" / "table1.csv")) if r["metric"] == "masks"}
     assert [rows["count"][b] for b in ("(0.01,0.1]", "(0.1,0.2]", "(0.2,0.3]", "(0.3,0.4]", "(0.4,0.5]",

@@ -54,12 +54,18 @@ TRAINING_TITLES = {
 # given, is the count of the three frameworks' runs (det, weight, adv): the first study's Det vs Adv verdict
 # turned on the seed spread (Adv's 0.36 dB over 3 seeds, at the adversarial weight 0.1), so Fig. 6 and Table 1
 # get 5 seeds and the ablations keep 3.
+# Per-photo learning costs seconds a pair on a CPU (three adaptations a pair in its chapter): `perphoto_per_bin` is
+# that chapter's pairs per bin, and the Generalisation chapter scores the adapted fill on every `adapt_every`-th
+# pair of its size study; both adapt `adapt_steps` steps (the recipe's 60; the smoke profile only runs the code).
 EVAL_SIZES: dict[str, dict[str, Any]] = {
-    "smoke": dict(per_bin=1, n_images=4, app_size=64, bench=dict(quick=True, repeats=1), seeds=1),
-    "cpu": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3), seeds=1),
+    "smoke": dict(per_bin=1, n_images=4, app_size=64, bench=dict(quick=True, repeats=1), seeds=1,
+                  perphoto_per_bin=1, adapt_every=3, adapt_steps=3),
+    "cpu": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3), seeds=1,
+                perphoto_per_bin=2, adapt_every=16, adapt_steps=60),
     "study": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3), seeds=3,
-                  framework_seeds=5),
-    "paper": dict(per_bin=100, n_images=0, app_size=256, bench=dict(quick=False, repeats=20), seeds=1),  # --seeds 3: 3x
+                  framework_seeds=5, perphoto_per_bin=4, adapt_every=8, adapt_steps=60),
+    "paper": dict(per_bin=100, n_images=0, app_size=256, bench=dict(quick=False, repeats=20), seeds=1,  # --seeds 3: 3x
+                  perphoto_per_bin=20, adapt_every=4, adapt_steps=60),
 }
 
 # Experiment notebooks: (step = notebook stem, title, the training runs it reads).
@@ -73,6 +79,7 @@ EXPERIMENTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("applications", "Fig. 8: applications", ("det",)),
     ("metrics", "Metric definitions on the same outputs", ("det",)),
     ("validation", "Generalisation: validation photos and colour-shifted copies", ("det", "weight", "adv")),
+    ("perphoto", "Per-photo learning: the frameworks on each test photo", ("det", "adv")),
     ("timing", "Inference time", ()),
 ]
 
@@ -156,9 +163,14 @@ def plan(profile: str, overrides: Mapping[str, Any] | None = None, *, seeds: int
             params = {"profile": profile, **sizes["bench"], "device": device}
         elif name == "applications":
             params = {"profile": profile, "app_size": sizes["app_size"], "device": device}
+        elif name == "perphoto":
+            params = {"profile": profile, "per_bin": sizes["perphoto_per_bin"], "n_images": sizes["n_images"],
+                      "device": device, "adapt_steps": sizes["adapt_steps"]}
         else:
             params = {"profile": profile, "per_bin": sizes["per_bin"], "n_images": sizes["n_images"],
-                      "device": device, **({"seeds": n_seeds} if name in SEEDED else {})}
+                      "device": device, **({"seeds": n_seeds} if name in SEEDED else {}),
+                      **({"adapt_every": sizes["adapt_every"], "adapt_steps": sizes["adapt_steps"]}
+                         if name == "validation" else {})}
         deps = tuple(f"train_{seed_run(r, k)}" for r in needs for k in range(n_seeds))
         steps.append(Step(name, f"{name}.ipynb", params, deps=deps, title=title))
     return steps
