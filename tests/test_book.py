@@ -391,7 +391,8 @@ EXPECTED = {
     "evaluation": (["definitions"], 0),
     "validation": (["shift_psnr", "shift_cast", "shift_auroc", "size_table", "size_margins", "size_time"], 0),
     "perphoto": (["perphoto_table", "perphoto_gains"], 0),
-    "training": ([], 0),
+    "training": (["config"], 0),  # the deviations table first
+    "records": ([], 0),
     "method": ([], 0),
 }
 
