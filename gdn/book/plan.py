@@ -61,7 +61,7 @@ EVAL_SIZES: dict[str, dict[str, Any]] = {
     "smoke": dict(per_bin=1, n_images=4, app_size=64, bench=dict(quick=True, repeats=1), seeds=1,
                   perphoto_per_bin=1, adapt_every=3, adapt_steps=3),
     "cpu": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3), seeds=1,
-                perphoto_per_bin=2, adapt_every=16, adapt_steps=60),
+                perphoto_per_bin=1, adapt_every=16, adapt_steps=60),
     "study": dict(per_bin=16, n_images=48, app_size=128, bench=dict(quick=False, repeats=3), seeds=3,
                   framework_seeds=5, perphoto_per_bin=4, adapt_every=8, adapt_steps=60),
     "paper": dict(per_bin=100, n_images=0, app_size=256, bench=dict(quick=False, repeats=20), seeds=1,  # --seeds 3: 3x
