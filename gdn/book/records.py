@@ -32,11 +32,12 @@ GPU_RATES = dict(when="26 November 2026", machine="one NVIDIA H200", setting="25
 # probe's estimate of the same trainings over the record's. Per profile: its trainings' wall time (side by side,
 # as the runner runs them), the other notebooks' (one after the other) and the build's, in seconds.
 BOOK_NOTEBOOKS = {
-    # `gdn book --profile cpu` at commit 83854f9, 6 December 2026, the AVX2-only path, nothing else running: 22:30 in
-    # all, 19:04 of trainings; the other notebooks and the build the remaining 3:26, of which the build 0:06 (as
-    # in the records before it: 0:05, 0:06, 0:08)
-    "cpu": dict(what="the default book's record", when="6 December 2026",
-                machine="2 cores of an AMD EPYC limited to AVX2", trainings_s=1144, notebooks_s=200, build_s=6),
+    # `make book` on a fresh clone at commit ec699e2, 7 December 2026, the AVX2-only path: 27:29 in all, 17:13 of
+    # trainings, the other notebooks 10:10 (the Generalisation chapter 2:41, the Per-photo chapter at 2 pairs per
+    # bin 6:00), the build 0:06. At 1 pair per bin (c86b94f) the Per-photo chapter took 3:30 alone (papermill on
+    # the same runs, a load of about 3), so the other notebooks about 7:40: about 25:00 in all
+    "cpu": dict(what="the default book's record", when="7 December 2026",
+                machine="2 cores of an AMD EPYC limited to AVX2", trainings_s=1033, notebooks_s=460, build_s=6),
     # `gdn book --profile smoke` at commit 26bd491 (with the inference work of 7 December in progress in the tree),
     # 7 December 2026, other work sharing the cores (a load of about 4 on 2 cores): trainings 2:13, the other
     # notebooks 4:20 (the Generalisation chapter 2:17), the build 0:09
