@@ -259,8 +259,10 @@ def test_adaptation_is_seeded_and_never_changes_the_checkpoint(ckpts, tmp_path):
     before = {k: v.clone() for k, v in inp.generator.state_dict().items()}
     critic = {k: v.clone() for k, v in inp.critic.state_dict().items()}
     img, m = _photo(60, 72, seed=5), _rect(60, 72, (10, 40, 20, 50))
+    threads = torch.get_num_threads()
     a, b = inp.inpaint(img, m), inp.inpaint(img, m)
     assert np.array_equal(a, b) and np.array_equal(a[~m], img[~m])
+    assert torch.get_num_threads() == threads  # it adapts on one thread and gives the others back
     assert seen == [(1, 3), (2, 3), (3, 3)] * 2
     assert all(torch.equal(before[k], v) for k, v in inp.generator.state_dict().items())
     assert all(torch.equal(critic[k], v) for k, v in inp.critic.state_dict().items())

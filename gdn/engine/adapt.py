@@ -12,7 +12,7 @@ is never in any loss. Then the adapted copy fills the real hole. The checkpoint'
 
 Everything runs at the scale the generator works at for this photo (:mod:`gdn.engine.scales`), in crops of its
 training size, so a step costs the same for a 512 px and a 2048 px photo. Seeded: the same photo, mask and
-settings give the same networks (on the same machine and thread count).
+settings give the same networks on the same machine (a CPU adapts on one thread, whatever the thread count).
 """
 from __future__ import annotations
 
@@ -98,10 +98,19 @@ def adapt(generator: nn.Module, critic: nn.Module | None, cfg, image: torch.Tens
     fw = Framework(replace(cfg, framework=framework, lr=settings.lr, precision=precision), gen, crit)
     rng = np.random.default_rng(settings.seed)
     device = next(gen.parameters()).device
-    with torch.inference_mode(False), torch.enable_grad():
-        image, hole = image.to(device).clone(), hole.to(device).clone()  # normal tensors, even from inference mode
-        for step in range(settings.steps):
-            fw.step(photo_batch(image, hole, cfg.size, settings.batch_size, rng))
-            if progress is not None:
-                progress(step + 1, settings.steps)
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        # batches of eight small crops: one thread does them as fast as two, and a second thread stalls under any
+        # other load on the cores (gdn bench --photo, 2 AVX2 cores at a load of 3: 8-10 s a photo on one thread,
+        # 57-137 s on two); one thread also makes the result independent of the machine's thread count
+        torch.set_num_threads(1)
+    try:
+        with torch.inference_mode(False), torch.enable_grad():
+            image, hole = image.to(device).clone(), hole.to(device).clone()  # normal tensors, even from inference
+            for step in range(settings.steps):
+                fw.step(photo_batch(image, hole, cfg.size, settings.batch_size, rng))
+                if progress is not None:
+                    progress(step + 1, settings.steps)
+    finally:
+        torch.set_num_threads(threads)
     return gen.eval(), (crit.eval() if crit is not None else None)
