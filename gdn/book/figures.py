@@ -15,7 +15,7 @@ from gdn.book.tables import METRIC_NAMES
 from gdn.masks import BIN_LABELS, mask_bank_bins
 from gdn.networks import corrupt
 
-__all__ = ["plot_log", "plot_auroc", "plot_dose_response", "plot_warm_start", "plot_bins", "image_grid", "example_columns", "pick",
+__all__ = ["plot_log", "plot_auroc", "plot_dose_response", "plot_warm_start", "plot_bins", "image_grid", "example_columns", "columns_text", "pick",
            "bin_labels"]
 
 
@@ -183,6 +183,13 @@ def example_columns(methods: Mapping[str, Method], image: torch.Tensor, mask: to
     for name, method in methods.items():
         cols[name] = [to8(x) for x in composite_batch(method, image, mask)]
     return cols
+
+
+def columns_text(cols: Mapping[str, Any]) -> str:
+    """The columns of an example figure (:func:`example_columns`), left to right, for its caption:
+    ``"11 columns, left to right: ground truth, masked input, biharmonic, ..."``."""
+    names = {"GT": "ground truth", "Input": "masked input"}
+    return f"{len(cols)} columns, left to right: " + ", ".join(names.get(c, c) for c in cols)
 
 
 def pick(masks: Sequence[np.ndarray], bins: Sequence[int], per: int = 1, offset: int = 0) -> list[int]:

@@ -7,10 +7,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from gdn.book.prose import colour_cast_text, dose_text, seed_note, single_seed_note  # noqa: F401 (re-exported)
 from gdn.evaluation.protocol import FORMATS
 from gdn.masks import BIN_LABELS, mask_bank_bins
 
-__all__ = ["auroc_training_text", "warm_start_text", "config_rows", "data_rows", "orderings", "report_orderings",
+__all__ = ["auroc_training_text", "warm_start_text", "config_rows", "data_rows", "orderings", "claim_seeds", "single_seed_note", "report_orderings",
            "column_formats", "with_ci", "metric_table", "metric_tables", "ablation_table", "setup_text", "setup_facts", "map_table",
            "definitions_table", "shift_tables", "SHIFT_LABELS"]
 
@@ -55,39 +56,40 @@ _CLAIM_UNITS = {"psnr": ("PSNR", "dB"), "ssim": ("SSIM", ""), "l1": ("l1", "%"),
 
 
 def orderings(scores: Mapping[str, Any], claims: Sequence[tuple[str, str]], metric: str = "psnr", *,
-              source: str = "the paper") -> str:
+              source: str = "the paper", note: bool = True) -> str:
     """Generated sentences on orderings: for each ``(better, worse)`` claim, the paired difference of the
     per-pair scores (``scores[name][metric]`` or ``scores[name]`` itself; ``(S, N)`` for a run with seeds), its
     95 % bootstrap interval and whether the claim holds, reverses or is within noise (and then how large a
     difference it could have missed; :func:`gdn.stats.compare_sentence`). With seeds, the probability that one
-    beats the other follows; with one seed per run, a note says so and gives the study's seed spread."""
-    from gdn.stats import ordering_sentences, seed_count
+    beats the other follows; with one seed per run, a note says so and gives the study's seed spread, unless
+    ``note`` is False (a page that states it once: :func:`gdn.book.prose.seed_note`)."""
+    from gdn.stats import ordering_sentences
 
     from gdn.book.records import STUDY_SEEDS
 
     label, unit = _CLAIM_UNITS.get(metric, (metric, ""))
     fmt = FORMATS.get(metric, "{:.3f}")
     values = {name: v[metric] if isinstance(v, Mapping) else v for name, v in scores.items()}
-    seeded = any(seed_count(values[n]) > 1 for claim in claims for n in claim)
+    seeded = claim_seeds(values, claims) > 1
     # one seed per run: a difference within the recorded seed spread names no ordering (gdn.stats.compare_sentence)
     spread = STUDY_SEEDS[SPREADS[metric]] if not seeded and metric in SPREADS else math.nan
     text = " ".join(ordering_sentences(values, claims, metric=label, unit=unit, fmt=fmt, source=source,
                                        seed_spread=spread))
-    return text if seeded else f"{text} {single_seed_note()}"
+    return text if seeded or not note else f"{text} {single_seed_note()}"
+
+
+def claim_seeds(values: Mapping[str, Any], claims: Sequence[tuple[str, str]]) -> int:
+    """The most seeds any run named in ``claims`` has (``values[name]``: ``(N,)`` or ``(S, N)``, or a mapping of
+    such per metric)."""
+    from gdn.stats import seed_count
+
+    def first(v):
+        return next(iter(v.values())) if isinstance(v, Mapping) else v
+
+    return max(seed_count(first(values[n])) for claim in claims for n in claim)
 
 
 SPREADS = {"psnr": "psnr_spread_db", "auroc": "auroc_spread"}  # metric -> its recorded seed spread (records)
-
-
-def single_seed_note() -> str:
-    """What a verdict resting on one seed per run cannot see: the seed spread the study profile measured
-    (a dated record, :data:`gdn.book.records.STUDY_SEEDS`)."""
-    from gdn.book.records import STUDY_SEEDS as r
-
-    return (f"(One seed per run: these intervals hold the pairs' variance, not the seeds'. In the study profile "
-            f"({r['when']}, {r['seeds']} seeds per run, {r['machine']}) seeds alone moved a run's test PSNR by up to "
-            f"{r['psnr_spread_db']:.2f} dB and its detector's AUROC by up to {r['auroc_spread']:.2f}: a difference "
-            f"below that is not decided here; `make book PROFILE=study` puts the seeds in the intervals.)")
 
 
 def ci_note(seeds: int = 1, over: str = "the bin's image/mask pairs") -> str:
@@ -98,9 +100,12 @@ def ci_note(seeds: int = 1, over: str = "the bin's image/mask pairs") -> str:
 
 def report_orderings(rep, scores: Mapping[str, Any], claims: Sequence[tuple[str, str]]) -> None:
     """The paper's ``claims`` judged on PSNR and on SSIM (:func:`orderings`), written to the report ``rep``
-    (``gdn.book.report``) as the texts ``orderings`` and ``orderings_ssim``."""
+    (``gdn.book.report``) as the texts ``orderings`` and ``orderings_ssim``, and their shared caveat, stated once
+    (:func:`gdn.book.prose.seed_note`), as ``seed_note``."""
     for metric, key in (("psnr", "orderings"), ("ssim", "orderings_ssim")):
-        rep.text(key, orderings(scores, claims, metric), f"the paper's orderings, {metric.upper()}, paired bootstrap")
+        rep.text(key, orderings(scores, claims, metric, note=False),
+                 f"the paper's orderings, {metric.upper()}, paired bootstrap")
+    rep.text("seed_note", seed_note(claim_seeds(scores, claims)), "the caveat the page's verdicts share, once")
 
 
 METRIC_NAMES = {"l1": "l1 (%) ↓", "psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "fid": "FID ↓"}
@@ -333,25 +338,6 @@ def auroc_training_text(logs: Mapping[str, Sequence[Mapping[str, float]]], cfg) 
     return text
 
 
-def dose_text(runs: Mapping[str, Sequence[Sequence[Mapping[str, float]]]], key: str = "val_psnr",
-              unit: str = " dB", fmt: str = "{:.2f}") -> str:
-    """What a dose-response panel shows (:func:`gdn.book.figures.plot_dose_response`): per run, the mean over
-    seeds of the log column ``key`` at its first and last validation, with the seeds' range at the last."""
-    from gdn.book.runs import dose_response
-
-    parts = []
-    for label, logs in runs.items():
-        c = dose_response(logs, key)
-        if not len(c["step"]):
-            continue
-        v = c["values"]
-        last = v[:, -1]
-        spread = f" (seeds {fmt.format(last.min())} to {fmt.format(last.max())})" if len(last) > 1 else ""
-        parts.append(f"{label} {fmt.format(v[:, 0].mean())}{unit} at step {c['step'][0]:.0f}, "
-                     f"{fmt.format(last.mean())}{unit} at step {c['step'][-1]:.0f}{spread}")
-    return ("; ".join(parts) + ".") if parts else f"No run logged {key} during training (eval_every = 0)."
-
-
 def warm_start_text(meta: Mapping[str, Any] | None, cfg) -> str:
     """Where a run started (the Training chapter): random weights, or the warm start's steps, time and commit."""
     if meta is None:
@@ -359,21 +345,6 @@ def warm_start_text(meta: Mapping[str, Any] | None, cfg) -> str:
     s = meta.get("summary", {})
     return (f"{meta.get('step')} steps, {s.get('train_seconds', float('nan')):.0f} s of training, final validation "
             f"PSNR {s.get('val_psnr', float('nan')):.2f} dB; trained at commit {meta.get('git_commit') or 'unknown'}.")
-
-
-def colour_cast_text(casts: Mapping[str, np.ndarray]) -> str:
-    """One sentence per method on :func:`gdn.book.studies.colour_cast`: each channel's mean signed error in the
-    holes with its 95 % interval over the pairs, and which channels are biased (interval excluding zero)."""
-    from gdn.stats import bootstrap_mean, format_ci
-
-    parts = []
-    for name, err in casts.items():
-        stats = [bootstrap_mean(err[..., c]) for c in range(3)]  # err (N,3) or (S,N,3)
-        cells = ", ".join(f"{ch} {format_ci(st, '{:.1f}', signed=True)}" for ch, st in zip("RGB", stats))
-        biased = [f"{ch} {'high' if st['lo'] > 0 else 'low'}" for ch, st in zip("RGB", stats)
-                  if st["lo"] > 0 or st["hi"] < 0]
-        parts.append(f"{name}: {cells} ({'biased: ' + ', '.join(biased) if biased else 'no channel biased'})")
-    return "; ".join(parts) + "."
 
 
 SHIFT_LABELS = {"none": "the photos", "hue+90": "hue rotated 90 degrees", "bgr": "channels reversed (BGR)"}
