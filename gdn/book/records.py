@@ -13,7 +13,7 @@ __all__ = ["STUDY_SEEDS"]
 # Kept as the record although the study's Adv now uses the adversarial weight 0.01 (e256d89: Adv 0.05 dB, Det's
 # 0.20 the largest): 0.51 dB is the spread of an Adv with the cpu profile's weight 0.1, the larger and so the
 # more careful bound for the default book's single-seed verdicts.
-# The study around the spline anchor (ed5127b, 6 December 2026: the Training chapter's record) spread its Det
+# The study around the spline anchor (ed5127b, 6 December 2026: a dated record, book/records.md) spread its Det
 # runs' detectors by 0.04 in AUROC (PSNR: Det 0.06 dB, Adv 0.05, Weight 0.01): the AUROC bound is that larger value.
 STUDY_SEEDS = dict(when="3 and 6 December 2026", machine="2 cores of an AMD EPYC", seeds="3 to 5",
                    psnr_spread_db=0.51, auroc_spread=0.04)
@@ -27,7 +27,7 @@ STUDY_SEEDS = dict(when="3 and 6 December 2026", machine="2 cores of an AMD EPYC
 GPU_RATES = dict(when="26 November 2026", machine="one NVIDIA H200", setting="256 px, batch 8, bf16, channels_last",
                  img_per_s={"det": 416, "weight": 520, "adv": 396}, eager_det_img_per_s=288, compile_s=47)
 
-# The whole default book (and the study) as last timed on this machine, in the Training chapter's records: what
+# The whole default book (and the study) as last timed on this machine, in the dated records (book/records.md): what
 # `gdn book --plan` takes the other notebooks' and the build's times from (gdn.book.costs.estimate), scaled by its
 # probe's estimate of the same trainings over the record's. Per profile: its trainings' wall time (side by side,
 # as the runner runs them), the other notebooks' (one after the other) and the build's, in seconds.
