@@ -371,6 +371,8 @@ def test_report_writes_files_with_provenance(tmp_path):
     with pytest.raises(ValueError, match="report key"):
         rep.number("bad key", 1)
     assert html_table([{"a": 1}], key="k").startswith('<table class="gdn-table" data-key="k">')
+    prose = html_table([{"why": "a reason long enough to be a sentence, not a number", "value": 0.5}])
+    assert prose.count('<td class="text">') == 1  # the reason wraps in the page; the number does not
     rep.facts("setup", [("Profile", "cpu: width 16"), ("Seeds", "one per run <1>")])
     recorded = json.loads((folder / "numbers.json").read_text())["numbers"]["setup"]["value"]
     assert recorded.startswith("Profile: cpu: width 16. Seeds: one per run <1>. Built: commit ")
@@ -389,7 +391,7 @@ EXPECTED = {
     "applications": (["fig8_table"], 1),
     "timing": (["timing"], 0),
     "evaluation": (["definitions"], 0),
-    "validation": (["shift_psnr", "shift_cast", "shift_auroc", "size_table", "size_margins", "size_time"], 0),
+    "validation": (["shift_psnr", "shift_cast", "shift_auroc", "size_table", "size_margins", "size_adapted", "size_time"], 0),
     "perphoto": (["perphoto_table", "perphoto_gains"], 0),
     "training": (["config"], 0),  # the deviations table first
     "records": ([], 0),

@@ -89,6 +89,9 @@ def format_value(value: Any, fmt: str | None = None) -> str:
     return str(value)
 
 
+TEXT_CELL = 40  # characters: a longer cell is prose (a reason, a description) and wraps in the page
+
+
 def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, *,
                key: str = "", caption: str = "", formats: Mapping[str, str] | None = None,
                bold: Iterable[tuple[int, str]] = ()) -> str:
@@ -112,7 +115,8 @@ def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None 
         cells = []
         for c in columns:
             text = html.escape(format_value(row.get(c), formats.get(c, row.get("_fmt"))))
-            cells.append(f"<td><b>{text}</b></td>" if (i, c) in bold else f"<td>{text}</td>")
+            td = '<td class="text">' if len(text) > TEXT_CELL else "<td>"  # a sentence wraps; numbers never do
+            cells.append(f"{td}<b>{text}</b></td>" if (i, c) in bold else f"{td}{text}</td>")
         out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)
