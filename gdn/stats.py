@@ -18,12 +18,13 @@ Shapes: ``values`` are per-pair scores, ``(N,)`` for one run (or a training-free
 from __future__ import annotations
 
 import math
+import re
 from typing import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["LEVEL", "N_BOOT", "bootstrap_mean", "paired_difference", "verdict", "detectable", "compare_sentence",
-           "ordering_sentences", "format_ci", "probability_of_improvement", "seed_spread", "seed_count"]
+__all__ = ["LEVEL", "N_BOOT", "bootstrap_mean", "paired_difference", "verdict", "detectable", "precise",
+           "compare_sentence", "ordering_sentences", "format_ci", "probability_of_improvement", "seed_spread", "seed_count"]
 
 LEVEL = 0.95  # two-sided confidence level of every interval in the book
 N_BOOT = 2000  # bootstrap resamples: the percentiles are stable to about 0.01 dB at this count
@@ -159,6 +160,18 @@ def format_ci(stat: Mapping[str, float], fmt: str = "{:.2f}", signed: bool = Fal
     return f"{f(stat['mean'])} [{f(stat['lo'])}, {f(stat['hi'])}]"
 
 
+def precise(fmt: str, diff: Mapping[str, float]) -> str:
+    """``fmt`` (``"{:.2f}"``-style) with the decimals an interval needs: at least one significant digit of its
+    largest bound (:func:`detectable`), so a difference never prints as "smaller than 0.000"; never fewer decimals
+    than ``fmt`` has."""
+    m = re.fullmatch(r"\{:([+]?)\.(\d+)f\}", fmt)
+    bound = detectable(diff)
+    if not m or not (math.isfinite(bound) and bound > 0):
+        return fmt
+    decimals = max(int(m.group(2)), min(6, math.ceil(-math.log10(bound))))
+    return f"{{:{m.group(1)}.{decimals}f}}"
+
+
 def compare_sentence(better: str, worse: str, diff: Mapping[str, float], *, metric: str = "PSNR",
                      unit: str = "dB", fmt: str = "{:.2f}", source: str = "the paper",
                      seed_spread: float = math.nan) -> str:
@@ -169,7 +182,7 @@ def compare_sentence(better: str, worse: str, diff: Mapping[str, float], *, metr
     ``seed_spread``: for runs trained with one seed, how far seeds alone moved a run elsewhere (a recorded
     study). A difference smaller than that names no ordering, whatever its interval over the pairs: one seed
     cannot tell it from the seed's luck, so the sentence says so and points to the study's verdict."""
-    text = format_ci(diff, fmt, signed=True)
+    text = format_ci(diff, precise(fmt, diff), signed=True)
     v = verdict(diff)
     owner = f"{source}'s ordering" if source else "the ordering"
     mean = diff.get("mean", math.nan)
@@ -179,7 +192,7 @@ def compare_sentence(better: str, worse: str, diff: Mapping[str, float], *, metr
         return (f"{better} - {worse}: {text} {measure}; not decided at one seed: seeds alone moved a run by up to "
                 f"{spread}, so {owner} ({better} above {worse}) is left to the study profile's verdict.")
     bound = detectable(diff)
-    limit = (f"any difference is smaller than {fmt.format(bound)}{' ' + unit if unit else ''}"
+    limit = (f"any difference is smaller than {precise(fmt, diff).format(bound)}{' ' + unit if unit else ''}"
              if math.isfinite(bound) else "no interval could be computed")
     tail = {"holds": f"{owner} ({better} above {worse}) holds",
             "reverses": f"{owner} ({better} above {worse}) reverses: {worse} is higher",

@@ -114,3 +114,14 @@ def test_probability_of_improvement_over_seeds():
     text = ordering_sentences({"A": better, "B": worse}, [("A", "B")])[0]
     assert "holds" in text and "P(A above B), over the seeds: 1.00" in text
     assert "P(" not in ordering_sentences({"A": pairs + 1, "B": pairs}, [("A", "B")])[0]
+
+
+def test_a_tiny_difference_is_printed_with_the_digits_its_interval_needs():
+    from gdn.stats import compare_sentence, precise
+
+    diff = {"mean": 0.0001, "lo": -0.0003, "hi": 0.0004, "n": 96}
+    text = compare_sentence("Focal", "BCE", diff, metric="SSIM", unit="", fmt="{:.3f}")
+    assert "smaller than 0.000 " not in text + " " and "smaller than 0.0004" in text
+    assert "+0.0001 [-0.0003, +0.0004]" in text
+    assert precise("{:.2f}", {"mean": 0.3, "lo": -0.2, "hi": 0.97}) == "{:.2f}"  # never fewer, never needless
+    assert precise("{:.2f}", {"mean": 0.0, "lo": 0.0, "hi": 0.0}) == "{:.2f}"
