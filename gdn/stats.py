@@ -24,7 +24,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 __all__ = ["LEVEL", "N_BOOT", "bootstrap_mean", "paired_difference", "verdict", "detectable", "precise",
-           "compare_sentence", "ordering_sentences", "format_ci", "probability_of_improvement", "seed_spread", "seed_count"]
+           "compare_sentence", "ordering_sentences", "format_ci", "probability_of_improvement", "seed_spread",
+           "seed_count"]
 
 LEVEL = 0.95  # two-sided confidence level of every interval in the book
 N_BOOT = 2000  # bootstrap resamples: the percentiles are stable to about 0.01 dB at this count
