@@ -163,7 +163,7 @@ def test_training_and_validation_never_read_a_test_photo(monkeypatch):
     assert set(read) <= set(TRAIN_PHOTOS) | set(VAL_PHOTOS)
 
 
-def test_every_seed_of_a_run_is_validated_on_the_same_pairs():
+def test_every_seed_of_a_run_is_validated_and_tested_on_the_same_pairs():
     from gdn.config import resolve
     from gdn.engine.loader import build_train_set
     from gdn.engine.train import _val_batch
@@ -173,6 +173,10 @@ def test_every_seed_of_a_run_is_validated_on_the_same_pairs():
     assert torch.equal(one["image"], two["image"]) and torch.equal(one["mask"], two["mask"])
     first, second = (build_train_set(cfg)[0]["image"] for cfg in cfgs)
     assert not torch.equal(first, second)  # the training data still moves with the seed
+    from gdn.book.runs import test_images
+
+    tests = [test_images(cfg, 3) for cfg in cfgs]  # and every seed is scored on the same test crops
+    assert all(torch.equal(tests[0][i], tests[1][i]) for i in range(3))
 
 
 def test_builtin_photos_items_are_reproducible_and_well_formed():

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from gdn.config import Config
 
-__all__ = ["VAL_SEED", "content_side", "build_train_set", "build_val_images", "build_test_images", "EpochSampler", "run_loader",
+__all__ = ["VAL_SEED", "TEST_SEED", "content_side", "build_train_set", "build_val_images", "build_test_images", "EpochSampler", "run_loader",
            "workers", "loader_throughput"]
 
 
@@ -74,11 +74,18 @@ def build_val_images(cfg: Config) -> Dataset:
     return ImageFolder(cfg.val_data, size=cfg.size)
 
 
+# The test crops likewise: every seed of every run is scored on the same crops, in every chapter (a book with several
+# seeds once scored each chapter on the crops of the last run it loaded, seed + k).
+TEST_SEED = Config.seed
+
+
 def build_test_images(cfg: Config) -> Dataset:
+    """The test images (read only by the final evaluation): the built-in test photos (their crops drawn with
+    :data:`TEST_SEED`), or ``cfg.test_data``."""
     from gdn.data import BuiltinPhotos, ImageFolder
 
     if cfg.test_data == "builtin":
-        return BuiltinPhotos("test", size=cfg.size, n=cfg.builtin_test, seed=cfg.seed)
+        return BuiltinPhotos("test", size=cfg.size, n=cfg.builtin_test, seed=TEST_SEED)
     return ImageFolder(cfg.test_data, size=cfg.size)
 
 
