@@ -140,17 +140,28 @@ def plot_bins(rows: Sequence[Mapping], metric: str, methods: Sequence[str],
 
 
 def image_grid(columns: Mapping[str, Sequence[np.ndarray]], row_labels: Sequence[str] | None = None,
-               cell: float = 1.45, cmap_columns: Sequence[str] = (), stretch: bool = False):
+               cell: float = 1.45, cmap_columns: Sequence[str] = (), stretch: bool = False, *,
+               shared: bool = False, colorbar: str = ""):
     """A grid figure: one column per entry of ``columns`` (title -> list of (H,W,3) uint8 or (H,W) float
     maps), one row per example. Columns named in ``cmap_columns`` are (H,W) maps in [0,1] drawn with ``jet``
     (red = artifact, blue = clean, as the paper's Fig. 7), on the absolute 0..1 scale or, with ``stretch``,
-    each map from its own minimum (blue) to its maximum (red)."""
+    each map from its own minimum (blue) to its maximum (red); with ``stretch`` and ``shared``, every map of the
+    figure on one scale, from the lowest value of any of them to the highest (maps stay comparable, and a
+    narrow range stays visible). ``colorbar``: the label of a colour bar beside the grid giving that scale
+    (with per-map stretch its ends read "own min" and "own max")."""
     import matplotlib.pyplot as plt
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
 
     titles = list(columns)
     n_rows = max(len(v) for v in columns.values())
-    fig, axes = plt.subplots(n_rows, len(titles), figsize=(cell * len(titles), cell * n_rows + 0.3),
-                             squeeze=False)
+    bar = 1.0 if colorbar else 0.0  # inches on the right for the colour bar and its label
+    width = cell * len(titles) + bar
+    fig, axes = plt.subplots(n_rows, len(titles), figsize=(width, cell * n_rows + 0.3), squeeze=False)
+    maps = [np.asarray(m, dtype=float) for c in cmap_columns if c in columns for m in columns[c]]
+    lo, hi = 0.0, 1.0  # the absolute scale of a probability; with stretch and shared, the joint range
+    if stretch and shared and maps:
+        lo, hi = float(min(np.nanmin(m) for m in maps)), float(max(np.nanmax(m) for m in maps))
     for j, title in enumerate(titles):
         for i in range(n_rows):
             ax = axes[i, j]
@@ -161,15 +172,28 @@ def image_grid(columns: Mapping[str, Sequence[np.ndarray]], row_labels: Sequence
             items = columns[title]
             if i < len(items):
                 if title in cmap_columns:
-                    lo, hi = (float(items[i].min()), float(items[i].max())) if stretch else (0.0, 1.0)
-                    ax.imshow(items[i], cmap="jet", vmin=lo, vmax=max(hi, lo + 1e-6), interpolation="nearest")
+                    a, b = (float(items[i].min()), float(items[i].max())) if stretch and not shared else (lo, hi)
+                    ax.imshow(items[i], cmap="jet", vmin=a, vmax=max(b, a + 1e-6), interpolation="nearest")
                 else:
                     ax.imshow(items[i], interpolation="nearest")
             if i == 0:
                 ax.set_title(title, fontsize=9)
             if j == 0 and row_labels is not None and i < len(row_labels):
                 ax.set_ylabel(row_labels[i], fontsize=8)
-    fig.tight_layout(pad=0.3)
+    if not bar:
+        fig.tight_layout(pad=0.3)
+        return fig
+    fig.tight_layout(pad=0.3, rect=(0, 0, 1 - bar / width, 1))
+    top, bottom = axes[0, -1].get_position().y1, axes[-1, -1].get_position().y0
+    cax = fig.add_axes((1 - 0.85 * bar / width, bottom, 0.12 / width, top - bottom))
+    cax.set_label("colorbar")
+    per_map = stretch and not shared
+    scale = Normalize(0.0, 1.0) if per_map else Normalize(lo, max(hi, lo + 1e-6))
+    cb = fig.colorbar(ScalarMappable(norm=scale, cmap="jet"), cax=cax)
+    if per_map:
+        cb.set_ticks([0.0, 1.0], labels=["own min", "own max"])
+    cb.ax.tick_params(labelsize=7)
+    cb.set_label(colorbar, fontsize=8)
     return fig
 
 
