@@ -382,17 +382,17 @@ def test_report_writes_files_with_provenance(tmp_path):
 
 # page -> tables (data-key) and at least this many figures
 EXPECTED = {
-    "table1": (["table1_psnr", "table1_ssim", "table1_l1"], 1),
-    "table2": (["table2_psnr", "table2_ssim"], 1),
-    "frameworks": (["fig6_table"], 1),
-    "weight_mapping": (["edge_ratios"], 1),
-    "detector": (["auroc", "auroc_bins", "fig9_auroc"], 5),
+    "table1": (["table1_psnr", "table1_ssim", "table1_l1", "verdicts"], 1),
+    "table2": (["table2_psnr", "table2_ssim", "verdicts"], 1),
+    "frameworks": (["fig6_table", "verdicts"], 1),
+    "weight_mapping": (["edge_ratios", "verdicts"], 1),
+    "detector": (["auroc", "auroc_bins", "fig9_auroc", "verdicts"], 5),
     "examples": ([], 3),
     "applications": (["fig8_table"], 1),
     "timing": (["timing"], 0),
     "evaluation": (["definitions"], 0),
-    "validation": (["shift_psnr", "shift_cast", "shift_auroc", "size_table", "size_margins", "size_adapted", "size_time"], 0),
-    "perphoto": (["perphoto_table", "perphoto_gains"], 0),
+    "validation": (["verdicts", "shift_psnr", "shift_cast", "shift_auroc", "size_table", "size_margins", "size_adapted", "size_time"], 0),
+    "perphoto": (["perphoto_table", "perphoto_gains", "verdicts"], 0),
     "training": (["config"], 0),  # the deviations table first
     "records": ([], 0),
     "method": ([], 0),
@@ -462,6 +462,29 @@ def test_the_smoke_book_builds_with_every_table_and_figure(smoke_book):
 
     again = book.run_book("smoke", workdir=work, build=False, out=open(work.parent / "log2", "w"))
     assert set(again.values()) == {"reused"}
+
+
+@pytest.mark.slow
+def test_the_smoke_book_says_what_it_found_and_names_its_own_anchor(smoke_book):
+    """Issue 39: the introduction's first screen lists the findings, each with a link; the chapters with findings
+    open with theirs; no page states the single-seed caveat twice or prints "smaller than 0.000"; and the smoke
+    profile's generators are the paper's, with no anchor (the default book's is the spline): every page that names
+    the anchor says so, none calls it a spline or harmonic fill."""
+    html = smoke_book[0] / "_build" / "html" / "book"
+    intro = (html / "intro.html").read_text()
+    lists = re.findall(r'<ul class="gdn-findings"[^>]*>(.*?)</ul>', intro, re.S)
+    assert len(lists) == 4 and all("<li>" in items and 'href="' in items for items in lists)
+    assert intro.index("gdn-findings") < intro.index("three disjoint sets")  # before the first paragraph's end
+    for name in ("table1", "frameworks", "detector", "validation", "perphoto"):
+        page = (html / f"{name}.html").read_text()
+        assert page.index("gdn-findings") < page.index("gdn-facts"), f"{name}: the findings are not first"
+    for page in html.glob("*.html"):
+        text = re.sub(r"<[^>]+>", "", page.read_text())
+        assert text.count("One seed per run") <= 1 and "smaller than 0.000" not in text, page.name
+        if page.stem != "records":  # the dated records are history
+            assert not re.search(r"training-free (spline|harmonic) fill", text), page.name
+    for name in ("frameworks", "validation"):
+        assert "no training-free anchor" in re.sub(r"<[^>]+>", "", (html / f"{name}.html").read_text()), name
 
 
 @pytest.mark.slow

@@ -198,3 +198,19 @@ def blindspot_text(study: Mapping[str, Mapping[float, Mapping[str, Any]]], thin:
                      "and where the strokes fall, not from the holes.")
         parts.append(text)
     return " ".join(parts)
+
+
+def blindspot_finding(study: Mapping[str, Mapping[float, Mapping[str, Any]]], thin: tuple[float, float] = (2, 4)
+                      ) -> str:
+    """Fig. 9 in one sentence, for a page's findings: on the test photos (else the first split), the detector's
+    AUROC on Det's results for the ``thin`` band of widths against the heaviest width, each with its interval."""
+    split = "test" if "test" in study else next(iter(study))
+    by_width = study[split]
+    widths = sorted(by_width)
+    band_widths, band_det = band(by_width, "Det", *thin)
+    if not band_widths:
+        band_widths, band_det = widths[:2], band(by_width, "Det", widths[0], widths[min(1, len(widths) - 1)])[1]
+    wide = widths[-1]
+    return (f"Where the detector goes blind ({SPLIT_NAMES.get(split, split)}): it finds {_band_text(band_widths)} "
+            f"scratches in Det's results with AUROC {format_ci(_ci(band_det), '{:.3f}')} (0.5 is chance), "
+            f"{wide:g} px strokes with {format_ci(_ci(by_width[wide]['Det']['auroc']), '{:.3f}')}.")

@@ -1,14 +1,15 @@
 """The book's sentences that name what a config or the numbers decide: the generators' anchor, a learning-rate
-ratio between profiles, the method with the highest mean (or a tie), and the single-seed caveat a page states
-once. Generated, so that a build with another anchor, another learning rate or other numbers says so."""
+ratio between profiles, the method with the highest mean (or a tie). Generated, so that a build with another
+anchor, another learning rate or other numbers says so. (The verdicts, and the single-seed rule a page states once:
+:mod:`gdn.book.verdicts`.)"""
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["anchor_name", "anchor_text", "rate_fraction", "schedule_text", "best_text", "single_seed_note",
-           "seed_note", "dose_text", "colour_cast_text"]
+__all__ = ["anchor_name", "anchor_text", "rate_fraction", "schedule_text", "best_text", "dose_text",
+           "colour_cast_text"]
 
 # colour_anchor -> the training-free fill's name (gdn.baselines), and what that fill is
 _ANCHORS = {"residual": "harmonic", "spline": "spline"}
@@ -81,26 +82,6 @@ def best_text(means: Mapping[str, float], fmt: str = "{:.2f}", unit: str = "dB")
         return f"{top} ({value})"
     names = ", ".join(tied[:-1]) + f" and {tied[-1]}"
     return f"a tie: {names} ({value} each)"
-
-
-def single_seed_note() -> str:
-    """What a verdict resting on one seed per run cannot see: the seed spread the study profile measured
-    (a dated record, :data:`gdn.book.records.STUDY_SEEDS`)."""
-    from gdn.book.records import STUDY_SEEDS as r
-
-    return (f"(One seed per run: these intervals hold the pairs' variance, not the seeds'. In the study profile "
-            f"({r['when']}, {r['seeds']} seeds per run, {r['machine']}) seeds alone moved a run's test PSNR by up to "
-            f"{r['psnr_spread_db']:.2f} dB and its detector's AUROC by up to {r['auroc_spread']:.2f}: a difference "
-            f"below that is not decided here; make book PROFILE=study puts the seeds in the intervals.)")
-
-
-def seed_note(seeds: int) -> str:
-    """The caveat a page's verdicts share, stated once per page: :func:`single_seed_note` with one seed per run,
-    else what the intervals are over."""
-    if seeds <= 1:
-        return single_seed_note()
-    return (f"(Every interval on this page is a two-level bootstrap over the {seeds} seeds of each run, then the "
-            "image/mask pairs: it holds the seeds' variance too.)")
 
 
 def dose_text(runs: Mapping[str, Sequence[Sequence[Mapping[str, float]]]], key: str = "val_psnr",

@@ -277,6 +277,19 @@ class Report:
                            for label, fact in items)
             self._glue(key, HTML(f'<ul class="gdn-facts" data-key="{key}">{rows}</ul>'))
 
+    def findings(self, key: str, items: Sequence[tuple[str, str, str]], caption: str = "") -> None:
+        """A page's findings, each ``(sentence, link text, href)``; recorded as one text and glued as an HTML list
+        for the chapter pages (``book/``) to paste, its hrefs relative to them. Not shown in the notebook's own
+        page, one folder down, where the links would not resolve."""
+        items = [i for i in items if i[0]]
+        self._record(key, " ".join(text for text, _, _ in items), caption)
+        if self.glue_enabled:
+            from IPython.display import HTML
+
+            li = "".join(f'<li>{html.escape(text)} <a href="{html.escape(href)}">({html.escape(where)})</a></li>'
+                         for text, where, href in items)
+            self._glue(key, HTML(f'<ul class="gdn-findings" data-key="{key}">{li}</ul>'), display=False)
+
     def _record(self, key: str, value: Any, caption: str) -> None:
         self._check_key(key)
         self.numbers[key] = {"value": _jsonable(value), "caption": caption}

@@ -19,7 +19,7 @@ from gdn.engine.photobench import ADAPT_SIDES, SIDES, photo_times
 from gdn.evaluation.scores import auroc, psnr
 from gdn.stats import format_ci, paired_difference, verdict
 
-__all__ = ["SIZES", "FREE", "ADAPT_SIDES", "AnchorNet", "size_pairs", "size_study", "best_free", "size_table", "size_text",
+__all__ = ["SIZES", "FREE", "ADAPT_SIDES", "AnchorNet", "size_pairs", "size_study", "best_free", "size_table", "size_text", "size_finding",
            "time_sizes"]
 
 SIZES = {"model": "the model's size", "256": "256 px crops", "whole": "whole photos"}
@@ -149,6 +149,21 @@ def size_text(study: Mapping[str, dict]) -> str:
                      f"{a['n']} pairs)")
         parts.append(text)
     return "; ".join(parts) + "."
+
+
+def size_finding(study: Mapping[str, dict]) -> str:
+    """:func:`size_text` in one sentence, for a page's findings: Det minus the best training-free fill at full
+    resolution per set, then the adapted fill's where it was scored."""
+    det, adapted = [], []
+    for name, r in study.items():
+        p = r["psnr"]
+        best = best_free(p)
+        det.append(f"{SIZES[name]} {format_ci(paired_difference(p['Det'], p[best]), signed=True)} dB ({best})")
+        if np.isfinite(p["Det adapted"]).any():
+            a = paired_difference(p["Det adapted"], p[best])
+            adapted.append(f"{SIZES[name]} {format_ci(a, signed=True)} dB ({a['n']} pairs)")
+    text = "Det minus the best training-free fill at full resolution: " + "; ".join(det)
+    return text + (f". Adapted to each photo: {'; '.join(adapted)}." if adapted else ".")
 
 
 def time_sizes(inp: Inpainter, sides=SIDES, photo_name: str = "flower", adapted: Inpainter | None = None

@@ -18,7 +18,7 @@ from gdn.device import resolve_device
 from gdn.evaluation.protocol import Method, item_image
 from gdn.networks import corrupt
 
-__all__ = ["to8", "Method", "start_control", "own_controls", "gains_text", "FID_MISSING", "fid_status", "evaluate_runs", "batch", "predict", "composite_batch",
+__all__ = ["to8", "Method", "start_control", "own_controls", "FID_MISSING", "fid_status", "evaluate_runs", "batch", "predict", "composite_batch",
            "colour_cast", "Shifted", "shift_study", "edge_ratio", "detector_maps", "summarise_maps", "metric_definitions", "edge_study", "map_study",
            "definitions_study"]
 
@@ -104,19 +104,6 @@ def own_controls(cfg, device: str = "cpu") -> dict[str, Method]:
     if cfg.init and name is not None:
         controls[name] = anchor_fill(cfg)
     return controls
-
-
-def gains_text(scores: Mapping[str, Any], runs: Sequence[str], controls: Sequence[str], metric: str = "psnr") -> str:
-    """Each run's paired gain over each control (``scores`` as :func:`evaluate_runs` fills them), with its
-    95 % interval over the seeds and pairs: ``"Det - warm start: +0.03 [+0.01, +0.05] dB; ..."``."""
-    from gdn.stats import format_ci, paired_difference
-
-    unit = {"psnr": " dB", "l1": " %"}.get(metric, "")
-    if not any(c in scores for c in controls):
-        return ("None to measure: these runs start from random weights with no training-free anchor (the paper's "
-                "generator), so they have no start that scores.")
-    return "; ".join(f"{r} - {c}: {format_ci(paired_difference(scores[r][metric], scores[c][metric]), signed=True)}"
-                     f"{unit}" for r in runs for c in controls if c in scores) + "."
 
 
 def batch(images, masks: Sequence[np.ndarray], indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:

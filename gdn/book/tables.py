@@ -1,5 +1,5 @@
 """The book's tables and generated sentences: values with 95 % intervals, the paper's layouts (Table 1, Table 2,
-the config beside the paper's), and the ordering claims decided by a paired bootstrap (:mod:`gdn.stats`)."""
+the config beside the paper's). The verdicts on the paper's orderings are :mod:`gdn.book.verdicts`."""
 from __future__ import annotations
 
 import math
@@ -7,12 +7,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from gdn.book.prose import colour_cast_text, dose_text, seed_note, single_seed_note  # noqa: F401 (re-exported)
+from gdn.book.prose import colour_cast_text, dose_text  # noqa: F401 (re-exported)
 from gdn.evaluation.protocol import FORMATS
 from gdn.masks import BIN_LABELS, mask_bank_bins
 
-__all__ = ["auroc_training_text", "warm_start_text", "config_rows", "data_rows", "orderings", "claim_seeds", "single_seed_note", "report_orderings",
-           "column_formats", "with_ci", "metric_table", "metric_tables", "ablation_table", "setup_text", "setup_facts", "map_table",
+__all__ = ["auroc_training_text", "warm_start_text", "config_rows", "data_rows", "column_formats", "with_ci", "paper_rows", "metric_table", "metric_tables", "ablation_table", "setup_text", "setup_facts", "map_table",
            "definitions_table", "shift_tables", "SHIFT_LABELS"]
 
 
@@ -51,61 +50,10 @@ def data_rows(cfg) -> list[dict[str, Any]]:
     return rows
 
 
-_CLAIM_UNITS = {"psnr": ("PSNR", "dB"), "ssim": ("SSIM", ""), "l1": ("l1", "%"), "auroc": ("AUROC", ""),
-                "edge": ("hole edge ratio", "%")}
-
-
-def orderings(scores: Mapping[str, Any], claims: Sequence[tuple[str, str]], metric: str = "psnr", *,
-              source: str = "the paper", note: bool = True) -> str:
-    """Generated sentences on orderings: for each ``(better, worse)`` claim, the paired difference of the
-    per-pair scores (``scores[name][metric]`` or ``scores[name]`` itself; ``(S, N)`` for a run with seeds), its
-    95 % bootstrap interval and whether the claim holds, reverses or is within noise (and then how large a
-    difference it could have missed; :func:`gdn.stats.compare_sentence`). With seeds, the probability that one
-    beats the other follows; with one seed per run, a note says so and gives the study's seed spread, unless
-    ``note`` is False (a page that states it once: :func:`gdn.book.prose.seed_note`)."""
-    from gdn.stats import ordering_sentences
-
-    from gdn.book.records import STUDY_SEEDS
-
-    label, unit = _CLAIM_UNITS.get(metric, (metric, ""))
-    fmt = FORMATS.get(metric, "{:.3f}")
-    values = {name: v[metric] if isinstance(v, Mapping) else v for name, v in scores.items()}
-    seeded = claim_seeds(values, claims) > 1
-    # one seed per run: a difference within the recorded seed spread names no ordering (gdn.stats.compare_sentence)
-    spread = STUDY_SEEDS[SPREADS[metric]] if not seeded and metric in SPREADS else math.nan
-    text = " ".join(ordering_sentences(values, claims, metric=label, unit=unit, fmt=fmt, source=source,
-                                       seed_spread=spread))
-    return text if seeded or not note else f"{text} {single_seed_note()}"
-
-
-def claim_seeds(values: Mapping[str, Any], claims: Sequence[tuple[str, str]]) -> int:
-    """The most seeds any run named in ``claims`` has (``values[name]``: ``(N,)`` or ``(S, N)``, or a mapping of
-    such per metric)."""
-    from gdn.stats import seed_count
-
-    def first(v):
-        return next(iter(v.values())) if isinstance(v, Mapping) else v
-
-    return max(seed_count(first(values[n])) for claim in claims for n in claim)
-
-
-SPREADS = {"psnr": "psnr_spread_db", "auroc": "auroc_spread"}  # metric -> its recorded seed spread (records)
-
-
 def ci_note(seeds: int = 1, over: str = "the bin's image/mask pairs") -> str:
     """The note under a table of means: what its intervals are over (the pairs, and the seeds when several)."""
     seeded = f" and the {seeds} seeds of each run (two-level bootstrap)" if seeds > 1 else ""
     return f"mean ±half-width of its 95 % bootstrap interval over {over}{seeded}"
-
-
-def report_orderings(rep, scores: Mapping[str, Any], claims: Sequence[tuple[str, str]]) -> None:
-    """The paper's ``claims`` judged on PSNR and on SSIM (:func:`orderings`), written to the report ``rep``
-    (``gdn.book.report``) as the texts ``orderings`` and ``orderings_ssim``, and their shared caveat, stated once
-    (:func:`gdn.book.prose.seed_note`), as ``seed_note``."""
-    for metric, key in (("psnr", "orderings"), ("ssim", "orderings_ssim")):
-        rep.text(key, orderings(scores, claims, metric, note=False),
-                 f"the paper's orderings, {metric.upper()}, paired bootstrap")
-    rep.text("seed_note", seed_note(claim_seeds(scores, claims)), "the caveat the page's verdicts share, once")
 
 
 METRIC_NAMES = {"l1": "l1 (%) ↓", "psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "fid": "FID ↓"}
@@ -131,11 +79,29 @@ def with_ci(row: Mapping[str, Any], metric: str) -> Any:
     return f"{fmt.format(value)} ±{fmt.format((hi - lo) / 2)}"
 
 
+def paper_rows(metric: str, paper: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
+               others: Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]] | None = None) -> list[dict[str, Any]]:
+    """The paper's rows of one metric in :func:`metric_table`'s layout, six bins and no ``all``: its *Ours* rows
+    (``paper``: metric -> dataset -> six bins, ``gdn.paper.TABLE1_OURS``), labelled ``Paper: Ours (<dataset>)``,
+    then its reference methods' (``others``: method -> metric -> dataset -> six bins, ``gdn.paper.TABLE1_OTHERS``),
+    labelled ``Paper: PConv (<dataset>)`` and so on: the paper's numbers on its data, not rerun here."""
+    label = METRIC_NAMES.get(metric, metric)
+    sources = [("Ours", (paper or {}).get(metric, {}))]
+    sources += [(name, by_metric.get(metric, {})) for name, by_metric in (others or {}).items()]
+    out = []
+    for name, by_dataset in sources:
+        for dataset, values in by_dataset.items():
+            out.append({"metric": label, "method": f"Paper: {name} ({dataset})", "_fmt": FORMATS.get(metric),
+                        **dict(zip(BIN_LABELS, values)), "all": None})
+    return out
+
+
 def metric_table(rows: Sequence[Mapping], metrics: Sequence[str], methods: Sequence[str], *,
-                 paper: Mapping[str, Mapping[str, Sequence[float]]] | None = None) -> list[dict[str, Any]]:
+                 paper: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
+                 others: Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]] | None = None) -> list[dict[str, Any]]:
     """Table 1 layout: one row per (metric, method), one column per bin and ``all``; the paper's rows
-    (metric -> dataset -> six bins) follow ours, labelled ``Paper: Ours (<dataset>)``. The first row counts
-    the masks of each bin."""
+    (:func:`paper_rows`: its *Ours* rows, then the reference methods of ``others``) follow ours. The first row
+    counts the masks of each bin."""
     cell = {(r["method"], r["bin"]): r for r in rows}
     first = methods[0]
     out = [{"metric": "masks", "method": "count",
@@ -149,22 +115,20 @@ def metric_table(rows: Sequence[Mapping], metrics: Sequence[str], methods: Seque
                 v = None if r is None else r.get(metric)
                 row[b] = math.nan if v is None else with_ci(r, metric)
             out.append(row)
-        for dataset, values in (paper or {}).get(metric, {}).items():
-            row = {"metric": label, "method": f"Paper: Ours ({dataset})", "_fmt": FORMATS.get(metric)}
-            row.update(dict(zip(BIN_LABELS, values)))
-            row["all"] = None
-            out.append(row)
+        out += paper_rows(metric, paper, others)
     return out
 
 
 def metric_tables(rows: Sequence[Mapping], metrics: Sequence[str], methods: Sequence[str], *,
-                  paper: Mapping[str, Mapping[str, Sequence[float]]] | None = None) -> dict[str, list[dict[str, Any]]]:
+                  paper: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
+                  others: Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]] | None = None
+                  ) -> dict[str, list[dict[str, Any]]]:
     """Table 1 as one narrow table per metric (what fits a page): methods as rows, bins as columns, the paper's
     rows last; a metric nobody scored (FID without its weights) is left out, for the text to say so in one line."""
     out = {}
     for metric in metrics:
         table = [{k: v for k, v in r.items() if k != "metric"}
-                 for r in metric_table(rows, [metric], methods, paper=paper)]
+                 for r in metric_table(rows, [metric], methods, paper=paper, others=others)]
         if any(isinstance(v, str) or (isinstance(v, float) and math.isfinite(v))
                for r in table[1:] if not r["method"].startswith("Paper") for b, v in r.items() if b in BIN_LABELS):
             out[metric] = table
