@@ -61,7 +61,7 @@ def test_time_sizes_times_the_adapted_fill_beside(ckpts):
     inp = Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=0)
     adapted = Inpainter.from_checkpoint(ckpts["det"], device="cpu", adapt=1)
     rows = sizes.time_sizes(inp, sides=(64, 96), adapted=adapted)
-    assert rows[0]["seconds adapted"] > 0 and np.isnan(rows[1]["seconds adapted"])  # 96: not in ADAPT_SIDES
+    assert rows[0]["seconds adapted"] > 0 and np.isnan(rows[1]["seconds adapted"])  # 96: not in BOOK_ADAPT_SIDES
 
 
 @pytest.mark.parametrize("per_bin", [1])

@@ -100,7 +100,9 @@ def test_findings_are_recorded_and_glued_as_a_linked_list(tmp_path):
     rep = Report("t", {"profile": "x"}, root=tmp_path, glue=False)
     rows = _rows(PAIRS + 1.0, PAIRS)
     text = verdicts.summary("The paper's ordering", rows)
-    assert text == "The paper's ordering: Det - Weight +1.00 [+1.00, +1.00] dB PSNR, holds."
+    assert text == "The paper's ordering (PSNR): Det - Weight +1.00 [+1.00, +1.00] dB: holds."
+    mixed = verdicts.summary("Both", rows + _rows(PAIRS, PAIRS + 1.0))
+    assert mixed == "Both (PSNR): Det - Weight +1.00 [+1.00, +1.00] dB, holds; Det - Weight -1.00 [-1.00, -1.00] dB, reverses."
     assert verdicts.summary("nothing", []) == ""
     rep.findings("findings", [(text, "Fig. 6", "frameworks.html"), ("", "none", "x.html")])
     assert rep.numbers["findings"]["value"] == text  # the empty item is left out

@@ -15,8 +15,8 @@ from gdn.evaluation.protocol import FORMATS
 from gdn.stats import (detectable, format_ci, paired_difference, precise, probability_of_improvement, seed_count,
                        verdict)
 
-__all__ = ["UNITS", "seed_record", "seed_rule", "verdict_rows", "report_verdicts", "finding", "summary",
-           "study_findings"]
+__all__ = ["UNITS", "seed_record", "seed_rule", "verdict_rows", "report_verdicts", "summary", "study_findings",
+           "study_brief"]
 
 # metric -> (its name in a verdict, its unit)
 UNITS = {"psnr": ("PSNR", "dB"), "ssim": ("SSIM", ""), "l1": ("l1", "%"), "auroc": ("AUROC", ""),
@@ -101,15 +101,18 @@ def report_verdicts(rep, rows: Sequence[Mapping[str, Any]], *, seeds: int, recor
     rep.text("seed_note", seed_rule(seeds, record), "the caveat and the rule the page's verdicts share, once")
 
 
-def finding(row: Mapping[str, Any]) -> str:
-    """A verdict row as a clause: ``"Det - warm start -0.00 [-0.02, +0.01] dB PSNR, within noise: ..."``."""
-    label, _, unit = row["metric"].partition(", ")
-    return f"{row['comparison']} {row['difference']} {row['95 % interval']} {unit + ' ' if unit else ''}{label}, {row['verdict']}"
-
-
 def summary(what: str, rows: Sequence[Mapping[str, Any]]) -> str:
-    """One finding: ``what``, then each row's :func:`finding`: ``"Against their start: Det - warm start ...; ..."``."""
-    return f"{what}: " + "; ".join(finding(r) for r in rows) + "." if rows else ""
+    """One finding from verdict rows of one metric: ``what`` and the metric, each comparison's difference and
+    interval, and the verdict, said once when the rows share it: ``"Over the start (PSNR): Det - warm start -0.00
+    [-0.02, +0.01] dB, Adv - warm start ... dB: not decided at one seed: ..."``. Empty without rows."""
+    if not rows:
+        return ""
+    label, _, unit = rows[0]["metric"].partition(", ")
+    shared = len({r["verdict"] for r in rows}) == 1
+    parts = [f"{r['comparison']} {r['difference']} {r['95 % interval']}{' ' + unit if unit else ''}"
+             + ("" if shared else f", {r['verdict']}") for r in rows]
+    return (f"{what} ({label}): " + (", ".join(parts) + f": {rows[0]['verdict']}." if shared else
+                                     "; ".join(parts) + "."))
 
 
 def study_findings() -> list[tuple[str, str, str]]:
@@ -128,3 +131,20 @@ def study_findings() -> list[tuple[str, str, str]]:
                       f"{better} - {worse} {format_ci(diff, fmt, signed=True)} {unit + ' ' if unit else ''}{label}, "
                       f"{said}.", "the record", f"records.html#{r['anchor']}"))
     return items
+
+
+def study_brief(metric: str = "psnr") -> tuple[str, str, str]:
+    """The study's verdicts on ``metric`` in one findings item (:func:`study_findings`, for the introduction)."""
+    from gdn.book.records import STUDY_VERDICTS as r
+
+    label, unit = UNITS[metric]
+    diffs = {(b, w): d for (b, w, m), d in r["diffs"].items() if m == metric}
+    said = {verdict(d) for d in diffs.values()}
+    how = {"holds": "the paper's ordering holds", "reverses": "the paper's ordering reverses"}
+    parts = ", ".join(f"{b} - {w} {format_ci(d, FORMATS[metric], signed=True)}"
+                      + ("" if len(said) == 1 else f" ({how.get(verdict(d), verdict(d))})") for (b, w), d in diffs.items())
+    many = {"holds": "the paper's orderings hold", "reverses": "the paper's orderings reverse"}
+    tail = f": {(many if len(diffs) > 1 else how).get(said.pop(), 'within noise')}" if len(said) == 1 else ""
+    text = (f"From scratch, {r['seeds']} (the study profile; record of {r['when']}, commit {r['commit']}): {parts} "
+            f"{unit + ' ' if unit else ''}{label}{tail}.")
+    return text, "the record", f"records.html#{r['anchor']}"
