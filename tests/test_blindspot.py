@@ -104,3 +104,40 @@ def test_the_reading_is_generated_from_the_numbers():
     text = blindspot.blindspot_text({"test": _fake(flat)})
     assert "Fig. 9's ordering (16 px strokes above 1 px strokes) is neither confirmed nor refuted" in text
     assert "gives 0.550 to 0.600 by width, 0.563 [" in text and "over all of them: off chance" in text
+
+
+def test_the_ratio_curve_and_the_ablations_rows_score_every_width_and_ratio():
+    import matplotlib
+    matplotlib.use("Agg")
+
+    images = _images(4)
+    study = blindspot.ratio_study(Whiteness(), _grey_fill, images, 32, (1, 4), (0.05, 0.2), seed=0)
+    assert list(study) == [1, 4] and list(study[4]) == [0.05, 0.2]
+    rows = blindspot.ratio_rows(study)
+    assert len(rows) == 4 and rows[0]["hole ratio"] < rows[1]["hole ratio"]  # the masks reach their ratios
+    assert all(r["the masked input mean"] == 1.0 for r in rows)  # white holes: found exactly
+    fig = blindspot.plot_ratios(rows)
+    assert len(fig.axes) == 2
+    both = blindspot.detector_rows({"A": (Whiteness(), _grey_fill), "B": (Whiteness(0.0), _grey_fill)}, images, 32,
+                                   (1, 4), ratio=0.1)
+    assert [r["run"] for r in both] == ["A", "B"] and both[0]["4 px"].endswith("/ 1.000")
+    assert both[1]["4 px"].endswith("/ 0.500")  # a detector that says 0 everywhere: chance
+
+
+class _Fake:
+    """A stand-in Inpainter: fills holes grey, and its artifact map is the image's whiteness."""
+
+    def inpaint(self, image, hole):
+        return np.where(hole[..., None] > 0, 128, image).astype(np.uint8)
+
+    def artifact_map(self, image):
+        return np.asarray(image, dtype=np.float32).mean(-1) / 255
+
+
+def test_the_sizes_people_use_scale_each_width_from_the_models_size():
+    photos = {128: _images(3, 128)}
+    rows = blindspot.side_rows(_Fake(), photos, (2, 8), model_size=32, ratio=0.1, seed=0)
+    assert [r["stroke width (px)"] for r in rows] == [8, 32]  # 2 and 8 px at 32 px are 8 and 32 px at 128
+    assert all(r["AUROC, the masked input"].startswith("1.000") for r in rows)
+    text = blindspot.sides_text(rows, thin=(2, 4))
+    assert text.startswith("Through gdn.Inpainter") and "at 128 px, strokes 8-8 px wide" in text

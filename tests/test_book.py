@@ -386,7 +386,7 @@ EXPECTED = {
     "table2": (["table2_psnr", "table2_ssim", "verdicts"], 1),
     "frameworks": (["fig6_table", "verdicts"], 1),
     "weight_mapping": (["edge_ratios", "verdicts"], 1),
-    "detector": (["auroc", "auroc_bins", "fig9_auroc", "verdicts"], 5),
+    "detector": (["auroc", "auroc_bins", "fig9_auroc", "fig9_detectors", "fig9_sides", "verdicts"], 6),
     "examples": ([], 3),
     "applications": (["fig8_table"], 1),
     "timing": (["timing"], 0),
@@ -475,7 +475,7 @@ def test_the_smoke_book_says_what_it_found_and_names_its_own_anchor(smoke_book):
     lists = re.findall(r'<ul class="gdn-findings"[^>]*>(.*?)</ul>', intro, re.S)
     assert len(lists) == 4 and all("<li>" in items and 'href="' in items for items in lists)
     assert intro.index("gdn-findings") < intro.index("three disjoint sets")  # before the first paragraph's end
-    for name in ("table1", "frameworks", "detector", "validation", "perphoto"):
+    for name in ("table1", "table2", "frameworks", "weight_mapping", "detector", "validation", "perphoto"):
         page = (html / f"{name}.html").read_text()
         assert page.index("gdn-findings") < page.index("gdn-facts"), f"{name}: the findings are not first"
     for page in html.glob("*.html"):

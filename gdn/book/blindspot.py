@@ -22,8 +22,9 @@ from gdn.book.studies import map_study
 from gdn.mask_strokes import stroke_mask
 from gdn.stats import bootstrap_mean, format_ci, ordering_sentences
 
-__all__ = ["WIDTHS", "INPUTS", "SPLIT_NAMES", "stroke_masks", "width_study", "fig9_study", "setup_text", "width_rows",
-           "plot_widths", "maps_columns", "band", "blindspot_text"]
+__all__ = ["WIDTHS", "INPUTS", "SPLIT_NAMES", "RATIOS", "stroke_masks", "width_study", "fig9_study", "setup_text",
+           "width_rows", "plot_widths", "maps_columns", "band", "blindspot_text", "blindspot_finding", "ratio_study",
+           "ratio_rows", "plot_ratios", "detector_rows", "side_rows", "sides_text"]
 
 WIDTHS = (1, 2, 4, 8, 16)  # stroke widths in px at the model's size: one-pixel scratches to heavy strokes
 # what the detector looks at -> how the book names it (map_study's names; "Det": Det's composites)
@@ -214,3 +215,114 @@ def blindspot_finding(study: Mapping[str, Mapping[float, Mapping[str, Any]]], th
     return (f"Where the detector goes blind ({SPLIT_NAMES.get(split, split)}): it finds {_band_text(band_widths)} "
             f"scratches in Det's results with AUROC {format_ci(_ci(band_det), '{:.3f}')} (0.5 is chance), "
             f"{wide:g} px strokes with {format_ci(_ci(by_width[wide]['Det']['auroc']), '{:.3f}')}.")
+
+
+RATIOS = (0.05, 0.1, 0.2, 0.4)  # hole ratios of the curve against the ratio (stroke masks of one width)
+
+
+def ratio_study(detector, method, images, size: int, widths: Sequence[float] = (2, 16),
+                ratios: Sequence[float] = RATIOS, *, seed: int = 0) -> dict[float, dict[float, dict[str, Any]]]:
+    """Fig. 9 against the hole ratio: for each of ``widths``, one stroke mask per photo at each of ``ratios``
+    (seed ``(seed, 2, width index, ratio index)``) and :func:`~gdn.book.studies.map_study` as in
+    :func:`width_study`. Returns width -> ratio -> that study, plus ``"masks"``."""
+    out: dict[float, dict[float, dict[str, Any]]] = {}
+    for i, width in enumerate(widths):
+        out[width] = {}
+        for j, ratio in enumerate(ratios):
+            masks = stroke_masks(len(images), size, width, ratio, (seed, 2, i, j))
+            out[width][ratio] = over_seeds(map_study, detector, {"Det": method}, images, masks)
+            out[width][ratio]["masks"] = masks
+    return out
+
+
+def ratio_rows(study: Mapping[float, Mapping[float, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per width and ratio: the masks' mean hole ratio and each input's mean AUROC with its interval."""
+    rows = []
+    for width, by_ratio in study.items():
+        for s in by_ratio.values():
+            row: dict[str, Any] = {"stroke width (px)": width,
+                                   "hole ratio": float(np.mean([m.mean() for m in s["masks"]]))}
+            for name, label in INPUTS.items():
+                ci = _ci(s[name]["auroc"])
+                row[f"AUROC, {label}"] = format_ci(ci, "{:.3f}")
+                row[f"{label} mean"] = ci["mean"]
+            rows.append(row)
+    return rows
+
+
+def plot_ratios(rows: Sequence[Mapping[str, Any]]):
+    """AUROC against the hole ratio, one panel per stroke width, one line per input; chance dashed."""
+    import matplotlib.pyplot as plt
+
+    widths = list(dict.fromkeys(r["stroke width (px)"] for r in rows))
+    fig, axes = plt.subplots(1, len(widths), figsize=(3.6 * len(widths), 2.8), squeeze=False, sharey=True)
+    for ax, width in zip(axes[0], widths):
+        mine = [r for r in rows if r["stroke width (px)"] == width]
+        for k, label in enumerate(INPUTS.values()):
+            ax.plot([r["hole ratio"] for r in mine], [r[f"{label} mean"] for r in mine], marker="o", ms=4,
+                    color=f"C{k}", label=label)
+        ax.axhline(0.5, color="0.6", lw=0.8, ls="--", label="chance")
+        ax.set_xlabel("hole ratio")
+        ax.set_title(f"{width:g} px strokes", fontsize=9)
+        ax.set_ylim(0.3, 1.02)
+    axes[0, 0].set_ylabel("AUROC of the detector's map")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    return fig
+
+
+def detector_rows(runs: Mapping[str, tuple[Any, Any]], images, size: int, widths: Sequence[float] = WIDTHS, *,
+                  ratio: float = 0.1, seed: int = 0) -> list[dict[str, Any]]:
+    """The ablations' detectors on Fig. 9's strokes: ``runs`` maps a label to (its detector, its own generator's
+    method); each detector maps its own run's results and the masked input, on the same masks as
+    :func:`width_study` (split 0). One row per run: its mean AUROC per width on results / masked input."""
+    rows = []
+    for label, (detector, method) in runs.items():
+        study = width_study(detector, method, images, size, widths, ratio=ratio, seed=seed, split=0)
+        row: dict[str, Any] = {"run": label}
+        for width, s in study.items():
+            row[f"{width:g} px"] = (f"{np.mean(s['Det']['auroc']):.3f} / "
+                                    f"{np.mean(s['Masked input']['auroc']):.3f}")
+        rows.append(row)
+    return rows
+
+
+def side_rows(inpainter, photos: Mapping[int, Any], widths: Sequence[float] = WIDTHS, *, model_size: int,
+              ratio: float = 0.1, seed: int = 0) -> list[dict[str, Any]]:
+    """Fig. 9 at the sizes people use, through :class:`gdn.Inpainter` as ``gdn inpaint --artifact-map`` runs it:
+    ``photos`` maps a side (px) to its photos ((3,H,W) tensors in [0,1]); each width is scaled from the model's
+    size to that side (a 2 px scratch at 64 px is 8 px at 256). Per side and width: the detector's AUROC on the
+    fill and on the masked input (holes white), with 95 % intervals over the photos."""
+    from gdn.metrics import auroc
+
+    rows = []
+    for side, images in photos.items():
+        rng = np.random.default_rng([seed, 3, side])
+        for width in widths:
+            on_fill, on_input = [], []
+            for k in range(len(images)):
+                img = (np.asarray(images[k]).transpose(1, 2, 0) * 255).round().astype(np.uint8)
+                hole = stroke_mask(img.shape[:2], rng, width * side / model_size, target_ratio=ratio)
+                on_fill.append(auroc(inpainter.artifact_map(inpainter.inpaint(img, hole)), hole))
+                on_input.append(auroc(inpainter.artifact_map(np.where(hole[..., None] > 0, 255, img)), hole))
+            rows.append({"side (px)": side, "stroke width (px at the model's size)": width,
+                         "stroke width (px)": width * side / model_size, "photos": len(images),
+                         "AUROC, Det's fill": format_ci(_ci(on_fill), "{:.3f}"),
+                         "AUROC, the masked input": format_ci(_ci(on_input), "{:.3f}"),
+                         "fill mean": float(np.mean(on_fill))})
+    return rows
+
+
+def sides_text(rows: Sequence[Mapping[str, Any]], thin: tuple[float, float] = (2, 4)) -> str:
+    """:func:`side_rows` in one sentence: per side, the mean AUROC on Det's fill over the ``thin`` band of widths
+    (at the model's size) and at the heaviest width."""
+    parts = []
+    for side in dict.fromkeys(r["side (px)"] for r in rows):
+        mine = [r for r in rows if r["side (px)"] == side]
+        band_rows = [r for r in mine if thin[0] <= r["stroke width (px at the model's size)"] <= thin[1]] or mine[:2]
+        heavy = max(mine, key=lambda r: r["stroke width (px at the model's size)"])
+        lo, hi = band_rows[0]["stroke width (px)"], band_rows[-1]["stroke width (px)"]
+        parts.append(f"at {side} px, strokes {lo:g}-{hi:g} px wide: {np.mean([r['fill mean'] for r in band_rows]):.3f}, "
+                     f"{heavy['stroke width (px)']:g} px: {heavy['fill mean']:.3f}")
+    return "Through gdn.Inpainter, the detector's mean AUROC on Det's fill " + "; ".join(parts) + "."
