@@ -101,6 +101,16 @@ def width_rows(study: Mapping[str, Mapping[float, Mapping[str, Any]]]) -> list[d
     return rows
 
 
+def _legend_below(fig, axes, bottom: float):
+    """Fig. 9's panels finished alike: the AUROC axis label, and one legend for every panel below them (``bottom``:
+    the figure's share it takes)."""
+    axes[0, 0].set_ylabel("AUROC of the detector's map")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    return fig
+
+
 def plot_widths(rows: Sequence[Mapping[str, Any]]):
     """Fig. 9's curve: AUROC against stroke width (log scale), one panel per split, one line per input, with
     the 95 % intervals as bars; chance (0.5) dashed."""
@@ -124,11 +134,7 @@ def plot_widths(rows: Sequence[Mapping[str, Any]]):
         ax.set_xlabel("stroke width (px at the model's size)")
         ax.set_title(f"{split} photos", fontsize=9)
         ax.set_ylim(0.3, 1.02)
-    axes[0, 0].set_ylabel("AUROC of the detector's map")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
-    return fig
+    return _legend_below(fig, axes, 0.07)
 
 
 def maps_columns(by_width: Mapping[float, Mapping[str, Any]], thin: float, heavy: float) -> dict[str, list]:
@@ -152,6 +158,16 @@ def band(by_width: Mapping[float, Mapping[str, Any]], name: str, lo: float, hi: 
     return widths, np.mean([np.asarray(by_width[w][name]["auroc"], dtype=np.float64) for w in widths], axis=0)
 
 
+def _thin_band(by_width: Mapping[float, Mapping[str, Any]], name: str, thin: tuple[float, float]
+               ) -> tuple[list, np.ndarray]:
+    """:func:`band` over ``thin``, or over the thinnest two widths when no width lies in it."""
+    widths, values = band(by_width, name, *thin)
+    if widths:
+        return widths, values
+    thinnest = sorted(by_width)[:2]
+    return thinnest, band(by_width, name, thinnest[0], thinnest[-1])[1]
+
+
 def _band_text(widths: Sequence[float]) -> str:
     return f"{widths[0]:g} px" if len(widths) == 1 else f"{widths[0]:g}-{widths[-1]:g} px"
 
@@ -166,10 +182,7 @@ def blindspot_text(study: Mapping[str, Mapping[float, Mapping[str, Any]]], thin:
     parts = []
     for split, by_width in study.items():
         widths = sorted(by_width)
-        band_widths, band_det = band(by_width, "Det", *thin)
-        if not band_widths:  # no width in the band: the thinnest two
-            band_widths = widths[:2]
-            band_det = band(by_width, "Det", band_widths[0], band_widths[-1])[1]
+        band_widths, band_det = _thin_band(by_width, "Det", thin)
         band_input = band(by_width, "Masked input", band_widths[0], band_widths[-1])[1]
         slim, wide = widths[0], widths[-1]
         n = len(by_width[slim]["masks"])
@@ -207,11 +220,8 @@ def blindspot_finding(study: Mapping[str, Mapping[float, Mapping[str, Any]]], th
     AUROC on Det's results for the ``thin`` band of widths against the heaviest width, each with its interval."""
     split = "test" if "test" in study else next(iter(study))
     by_width = study[split]
-    widths = sorted(by_width)
-    band_widths, band_det = band(by_width, "Det", *thin)
-    if not band_widths:
-        band_widths, band_det = widths[:2], band(by_width, "Det", widths[0], widths[min(1, len(widths) - 1)])[1]
-    wide = widths[-1]
+    band_widths, band_det = _thin_band(by_width, "Det", thin)
+    wide = max(by_width)
     return (f"Where the detector goes blind ({SPLIT_NAMES.get(split, split)}): it finds {_band_text(band_widths)} "
             f"scratches in Det's results with AUROC {format_ci(_ci(band_det), '{:.3f}')} (0.5 is chance), "
             f"{wide:g} px strokes with {format_ci(_ci(by_width[wide]['Det']['auroc']), '{:.3f}')}.")
@@ -265,11 +275,7 @@ def plot_ratios(rows: Sequence[Mapping[str, Any]]):
         ax.set_xlabel("hole ratio")
         ax.set_title(f"{width:g} px strokes", fontsize=9)
         ax.set_ylim(0.3, 1.02)
-    axes[0, 0].set_ylabel("AUROC of the detector's map")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
-    return fig
+    return _legend_below(fig, axes, 0.1)
 
 
 def detector_rows(runs: Mapping[str, tuple[Any, Any]], images, size: int, widths: Sequence[float] = WIDTHS, *,

@@ -132,19 +132,25 @@ def size_table(study: Mapping[str, dict]) -> list[dict]:
     return rows
 
 
-def size_text(study: Mapping[str, dict]) -> str:
-    """The verdict per set: does Det's fill hold the best training-free fill at full resolution (interval lower
-    bound >= :data:`HOLDS`), and what per-photo learning adds to it."""
-    parts = []
+def _margins(study: Mapping[str, dict]):
+    """Per set: (its name, the best training-free fill, Det minus it, the adapted fill minus it or None where no
+    pair was adapted), paired differences of PSNR over the set's pairs."""
     for name, r in study.items():
         p = r["psnr"]
         best = best_free(p)
-        d = paired_difference(p["Det"], p[best])
+        adapted = paired_difference(p["Det adapted"], p[best]) if np.isfinite(p["Det adapted"]).any() else None
+        yield name, best, paired_difference(p["Det"], p[best]), adapted
+
+
+def size_text(study: Mapping[str, dict]) -> str:
+    """The verdict per set: does Det's fill hold the best training-free fill at full resolution (interval lower
+    bound >= :data:`HOLDS`), and what per-photo learning adds to it."""
+    how = {"holds": "above it", "reverses": "below it", "within noise": "level with it within noise"}
+    parts = []
+    for name, best, d, a in _margins(study):
         text = (f"{SIZES[name]}: Det {'holds' if d['lo'] >= HOLDS else 'does not hold'} the best training-free fill "
                 f"at full resolution ({best}: {format_ci(d, signed=True)} dB)")
-        if np.isfinite(p["Det adapted"]).any():
-            a = paired_difference(p["Det adapted"], p[best])
-            how = {"holds": "above it", "reverses": "below it", "within noise": "level with it within noise"}
+        if a is not None:
             text += (f"; adapted to each photo it is {how[verdict(a)]} ({format_ci(a, signed=True)} dB over "
                      f"{a['n']} pairs)")
         parts.append(text)
@@ -155,12 +161,9 @@ def size_finding(study: Mapping[str, dict], adapted: bool = True) -> str:
     """:func:`size_text` in one sentence, for a page's findings: Det minus the best training-free fill at full
     resolution per set, then (``adapted``) the adapted fill's where it was scored."""
     det, adapted_parts = [], []
-    for name, r in study.items():
-        p = r["psnr"]
-        best = best_free(p)
-        det.append(f"{SIZES[name]} {format_ci(paired_difference(p['Det'], p[best]), signed=True)} dB ({best})")
-        if adapted and np.isfinite(p["Det adapted"]).any():
-            a = paired_difference(p["Det adapted"], p[best])
+    for name, best, d, a in _margins(study):
+        det.append(f"{SIZES[name]} {format_ci(d, signed=True)} dB ({best})")
+        if adapted and a is not None:
             adapted_parts.append(f"{SIZES[name]} {format_ci(a, signed=True)} dB ({a['n']} pairs)")
     text = "Det minus the best training-free fill at full resolution: " + "; ".join(det)
     return text + (f". Adapted to each photo: {'; '.join(adapted_parts)}." if adapted_parts else ".")
