@@ -26,7 +26,13 @@ import numpy as np
 
 from gdn.masks import BIN_LABELS, RATIO_BINS, _hw, hole_ratio, ratio_bin
 
-__all__ = ["check_width", "stroke_mask", "stroke_bank", "write_stroke_bank"]
+__all__ = ["SCRATCH_WIDTHS", "SCRATCH_RATIOS", "check_width", "scratch_masks", "stroke_mask", "stroke_bank",
+           "write_stroke_bank"]
+
+# The thin scratches a critic is shown (``Config.critic_thin``): widths in pixels at the training size, and hole
+# ratios, each drawn uniformly per mask (the probe of the record of 7 December 2026, book/records.md)
+SCRATCH_WIDTHS = (1.0, 4.0)
+SCRATCH_RATIOS = (0.03, 0.2)
 
 
 def check_width(width, size) -> float:
@@ -138,6 +144,26 @@ def stroke_mask(size, rng: np.random.Generator, width: float, *, target_ratio: f
             p = q
             if holes >= goal or segments >= max_segments:
                 break
+    return out
+
+
+def scratch_masks(mask, share: float, rng: np.random.Generator):
+    """``mask`` (B,1,H,W) float tensor, 1 = hole, with thin scratches added to each sample's mask with
+    probability ``share``: one :func:`stroke_mask` whose width and hole ratio are drawn uniformly from
+    :data:`SCRATCH_WIDTHS` and :data:`SCRATCH_RATIOS`, joined to the sample's own holes. Returns a new tensor
+    (same dtype and device); ``mask`` is not changed. What a critic trains on in its critic-only steps with
+    ``Config.critic_thin`` (not in the paper): the free-form training masks never draw a stroke under 7 px, so a
+    detector never learns thin holes; added rather than swapped in, every sample keeps its free-form holes, which
+    the detector keeps learning (the record of 7 December 2026: swapped in, it lost 0.02-0.03 AUROC on them)."""
+    import torch
+
+    out = mask.clone()
+    h, w = mask.shape[-2:]
+    for i in range(mask.shape[0]):
+        if rng.random() < share:
+            m = stroke_mask((h, w), rng, float(rng.uniform(*SCRATCH_WIDTHS)),
+                            target_ratio=float(rng.uniform(*SCRATCH_RATIOS)))
+            out[i, 0] = torch.maximum(out[i, 0], torch.from_numpy(m).to(out))
     return out
 
 

@@ -82,8 +82,10 @@ def test_the_framework_diagram_lists_the_configs_networks(profile):
     assert f"{cfg.res_blocks} x res block" in text and f"{count_parameters(generator):,} parameters" in text
     assert f"{count_parameters(detector):,} parameters" in text and f"-> {8 * cfg.critic_width:>4} ch" in text
     assert "Eq. 7" in text and "Eq. 8" in text and "focal loss (Eq. 6)" in text and f"{cfg.exp_base:g}^{{V}}" in text
-    assert ("critic_corrupt" in text) == (cfg.critic_corrupt > 0)
+    assert ("critic_corrupt" in text) == (cfg.critic_corrupt > 0) and ("critic_thin" in text) == (cfg.critic_thin > 0)
     plt.close(fig)
+    thin = _texts(diagram.framework_diagram(dataclasses.replace(cfg, critic_thin=0.25, critic_corrupt=0.5)))
+    assert "25% of its cool-down (critic_thin)" in thin and "50% of\neach batch (critic_corrupt)" in thin
     # another width, depth and losses draw another diagram
     other = dataclasses.replace(cfg, width=8, res_blocks=3, weight_mapping="linear", detector_loss="bce")
     fig = diagram.framework_diagram(other)

@@ -8,6 +8,7 @@ def test_defaults_are_the_papers_values():
     assert (cfg.size, cfg.batch_size, cfg.lr, cfg.d_lr, cfg.beta1, cfg.beta2) == (256, 8, 1e-4, 1e-5, 0.0, 0.9)
     assert (cfg.gamma, cfg.weight_mapping, cfg.exp_base, cfg.epochs, cfg.width) == (2.0, "exp", 10.0, 100, 64)
     assert (cfg.framework, cfg.detector_loss) == ("det", "focal")
+    assert (cfg.critic_corrupt, cfg.critic_thin) == (0.0, 0.0)  # the paper's detector sees G's output on its masks
     assert resolve("paper") == cfg
 
 
@@ -29,6 +30,8 @@ def test_unknown_key_lists_what_is_allowed():
     ("size", "66", "multiple of 4"),
     ("exp_base", "1", "exp_base must be > 1"),
     ("batch_size", "0", "positive"),
+    ("critic_thin", "1.5", r"critic_thin must be in \[0, 1\]"),
+    ("critic_corrupt", "-0.1", r"critic_corrupt must be in \[0, 1\]"),
 ])
 def test_bad_values_are_errors(key, value, message):
     with pytest.raises(ConfigError, match=message):

@@ -341,6 +341,29 @@ def test_stroke_masks_are_reproducible_from_the_rng():
     assert all(np.array_equal(x, y) for x, y in zip(bank, stroke_bank(2, 64, seed=0, width=3)))
 
 
+def test_scratch_masks_add_thin_strokes_to_about_their_share_of_a_batch():
+    import torch
+
+    from gdn.mask_strokes import SCRATCH_RATIOS, SCRATCH_WIDTHS, scratch_masks
+
+    batch = torch.zeros(64, 1, 64, 64)
+    batch[::2, :, 40:, 40:] = 1  # every other sample has a square hole of its own, which must stay
+    kept = batch.clone()
+    out = scratch_masks(batch, 0.25, rng(0))
+    assert torch.equal(batch, kept) and out.shape == batch.shape and out.dtype == batch.dtype
+    assert torch.equal(torch.maximum(out, batch), out) and set(out.unique().tolist()) == {0.0, 1.0}
+    scratched = [i for i in range(64) if not torch.equal(out[i], batch[i])]
+    assert 8 <= len(scratched) <= 24  # Binomial(64, 0.25): mean 16
+    for i in scratched:
+        strokes = (out[i, 0] - batch[i, 0]).numpy().astype(np.uint8)  # the strokes off the sample's own holes
+        low = SCRATCH_RATIOS[0] * (0.5 if i % 2 == 0 else 1)  # a stroke may cross the square
+        assert low <= hole_ratio(strokes) <= SCRATCH_RATIOS[1] + 0.02
+        assert SCRATCH_WIDTHS[0] - 0.5 <= _measured_width(strokes) <= SCRATCH_WIDTHS[1] + 0.5
+    assert torch.equal(out, scratch_masks(batch, 0.25, rng(0)))  # the rng decides everything
+    assert torch.equal(scratch_masks(batch, 0.0, rng(0)), batch)
+    assert all(not torch.equal(m, b) for m, b in zip(scratch_masks(batch, 1.0, rng(1)), batch))
+
+
 @pytest.mark.parametrize("width,message", [(0, "at least 1 px"), (0.5, "at least 1 px"), (-2, "at least 1 px"),
                                            (float("nan"), "at least 1 px"), ("thin", "number of pixels"),
                                            (True, "number of pixels"), (None, "number of pixels"),

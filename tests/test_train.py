@@ -190,6 +190,15 @@ def test_init_starts_from_a_checkpoints_generator_and_warmup_freezes_it(tmp_path
         init_generator(fw, _cfg(init="gdn:nope"))
 
 
+def test_critic_thin_changes_the_critic_of_the_cool_down_and_nothing_the_generator_learned(tmp_path):
+    base = dict(framework="det", steps=3, critic_cooldown=3, save_every=6, log_every=6, sample_every=1000)
+    train(_cfg(**base), tmp_path / "plain", progress=False)
+    train(_cfg(**base, critic_thin=1.0), tmp_path / "thin", progress=False)
+    plain, thin = load_checkpoint(tmp_path / "plain" / "last.pt"), load_checkpoint(tmp_path / "thin" / "last.pt")
+    assert all(torch.equal(plain["generator"][k], thin["generator"][k]) for k in plain["generator"])
+    assert any(not torch.equal(plain["critic"][k], thin["critic"][k]) for k in plain["critic"])
+
+
 def test_lr_decay_at_drops_both_learning_rates_tenfold_from_that_step_on_and_after_a_resume(tmp_path):
     cfg = _cfg(framework="det", steps="3", lr_decay_at="2", save_every="1")
     train(_cfg(framework="det", steps="2", lr_decay_at="2", save_every="1"), tmp_path, progress=False)

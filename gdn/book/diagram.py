@@ -182,14 +182,17 @@ def framework_diagram(cfg, title: str = ""):
             ha="right", va="center", fontsize=6.5, color="0.15")
 
     # the detector's side: its own loss against the mask (the proxy label of Sec. 3.2)
-    extra = (f"\nnot in the paper: also on $I_{{in}}$ of {cfg.critic_corrupt:.0%} of\neach batch (critic_corrupt)"
-             if cfg.critic_corrupt > 0 else "")
-    _box(ax, 7.75, 1.75, 3.4, 1.5 if extra else 1.05,
-         f"detector loss $L_{{Det}}$, trains Det:\n{_detector_loss_text(cfg)}\nlabel: the mask M{extra}", "#e3f2e1",
-         size=7)
+    extra = [f"not in the paper: also on $I_{{in}}$ of {cfg.critic_corrupt:.0%} of\neach batch (critic_corrupt)"
+             ] if cfg.critic_corrupt > 0 else []
+    if cfg.critic_thin > 0:
+        extra.append(f"not in the paper: thin scratches as M in\n{cfg.critic_thin:.0%} of its cool-down (critic_thin)")
+    box_top = 1.75 + 1.05 + 0.45 * len(extra)
+    _box(ax, 7.75, 1.75, 3.4, box_top - 1.75, "\n".join([f"detector loss $L_{{Det}}$, trains Det:\n"
+                                                        f"{_detector_loss_text(cfg)}\nlabel: the mask M", *extra]),
+         "#e3f2e1", size=7)
     _arrow(ax, [(12.0, mid - 0.5), (11.15, 2.9)])
-    _arrow(ax, [(9.45, 3.25 if extra else 2.8), (9.45, top - d_h)])
-    ax.text(9.55, (3.25 + top - d_h) / 2 if extra else (2.8 + top - d_h) / 2, "max over Det of\n$-L_{Det}$ (Eq. 8)",
+    _arrow(ax, [(9.45, box_top), (9.45, top - d_h)])
+    ax.text(9.55, (box_top + top - d_h) / 2, "max over Det of\n$-L_{Det}$ (Eq. 8)",
             ha="left", va="center", fontsize=6.5, color="0.15")
     size = (f"{cfg.size} x {cfg.size} px, generator width {cfg.width}, {cfg.res_blocks} residual blocks, "
             f"norm {cfg.norm}, detector width {cfg.critic_width}")

@@ -28,6 +28,7 @@ from gdn.engine.loader import VAL_SEED, EpochSampler, build_train_set, build_val
 from gdn.engine.schedule import schedule, total_steps
 from gdn.files import atomic_write, write_json
 from gdn.frameworks import Framework
+from gdn.mask_strokes import scratch_masks
 
 __all__ = ["train"]
 
@@ -283,6 +284,9 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
             if cfg.channels_last:
                 batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
             train_generator, lr_scale = schedule(step, cfg, steps)  # from the step alone: so after a resume too
+            if cfg.critic_thin and not train_generator:  # seeded by the step: a resumed run draws the same
+                batch["mask"] = scratch_masks(batch["mask"], cfg.critic_thin,
+                                              np.random.default_rng((cfg.seed, step, ddp.rank)))
             fw.set_lr_scale(lr_scale)
             pending.append(fw.step(batch, train_generator=train_generator))
             step += 1
