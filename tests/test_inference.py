@@ -312,6 +312,32 @@ def test_artifact_map_tiles_match_a_whole_pass():
     np.testing.assert_allclose(v[b:-b, b:-b], ref[b:-b, b:-b], atol=1e-5)
 
 
+def test_the_detector_scale_sets_the_side_the_detector_sees_a_large_photo_at():
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    det = Detector()
+    inp = Inpainter(Generator(8, 1), det, working_side=32)
+    img = _photo(128, 160)
+    x = torch.from_numpy(img / 255.0).float().permute(2, 0, 1)[None]
+
+    def seen_at(shape):  # the map of the photo brought to `shape`, upsampled back
+        with torch.no_grad():
+            small = F.interpolate(x, size=shape, mode="bilinear", antialias=True, align_corners=False)
+            v = F.interpolate(det(small), size=(128, 160), mode="bilinear", align_corners=False)
+        return v[0, 0].clamp(0, 1).numpy()
+
+    np.testing.assert_allclose(inp.artifact_map(img), seen_at((32, 40)), atol=1e-5)  # the default: working side
+    inp.detector_scale = 2
+    np.testing.assert_allclose(inp.artifact_map(img), seen_at((64, 80)), atol=1e-5)
+    inp.detector_scale = 8  # never above the photo's own size
+    with torch.no_grad():
+        np.testing.assert_allclose(inp.artifact_map(img), det(x)[0, 0].numpy(), atol=1e-5)
+    inp.detector_scale = 0
+    with pytest.raises(InputError, match="positive factor"):
+        inp.artifact_map(img)
+
+
 @pytest.mark.parametrize("fw", ["weight", "adv"])
 def test_artifact_map_needs_a_det_checkpoint(ckpts, fw):
     inp = Inpainter.from_checkpoint(ckpts[fw], device="cpu")
@@ -357,6 +383,8 @@ def test_cli_writes_output_and_artifact_map(ckpts, tmp_path, capfd):
     res = _load(tmp_path / "out.png")
     assert res.shape == img.shape and np.array_equal(res[~m], img[~m]) and _changed(res, img, m) > 0.9
     assert _load(tmp_path / "map.png").shape == (60, 90, 3)
+    assert main_inpaint(args + ["--artifact-scale", "0"]) == 2
+    assert "--artifact-scale 0.0: the factor must be positive" in capfd.readouterr().err
 
 
 def test_cli_without_a_model_flag_uses_the_books_det_model_else_the_bundled_one(ckpts, tmp_path, capfd,
