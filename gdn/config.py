@@ -212,14 +212,14 @@ PROFILES: dict[str, dict[str, Any]] = {
                 critic_width=16, critic_corrupt=0.25, critic_thin=0.25, lr=1e-5, d_lr=3e-4, lr_decay_at=650,
                 beta1=0.5, beta2=0.999, builtin_train=160000, builtin_test=48, num_workers=0, log_every=25,
                 eval_every=100, sample_every=400, save_every=400, keep_every=800, eval_per_bin=8),
-    # `make book PROFILE=study`: the frameworks, detector losses and weight mappings where each one's loss shapes
-    # the generator. The cpu profile's networks and critic settings (but not its cool-down's thin scratches, which
-    # came after the study's record), but every run starts from scratch (the
-    # residual generator's zero last layer: it starts as its spline anchor, with random weights of its seed) and
-    # trains 800 generator steps at the warm start's learning rate, the last 100 and a 100-step critic cool-down
-    # at a tenth of it; every run is trained with 3 seeds, Det, Weight and Adv with 5 (gdn.book.plan.EVAL_SIZES).
-    # Adv's adversarial weight is EdgeConnect's default 0.01, not its example's 0.1: of the two published values,
-    # the one with the higher validation PSNR over the 5 Adv seeds (Training chapter's record).
+    # `make book PROFILE=study`: the frameworks, detector losses and weight mappings where each one's loss shapes the
+    # generator. The cpu profile's networks and critic settings (without its cool-down's thin scratches, which came
+    # after the study's record), but every run starts from scratch (the residual generator's zero last layer: it starts
+    # as its spline anchor, with random weights of its seed) and trains 800 generator steps at the warm start's learning
+    # rate, the last 100 and a 100-step critic cool-down at a tenth of it; every run is trained with 3 seeds, Det,
+    # Weight and Adv with 5 (gdn.book.plan.EVAL_SIZES). Adv's adversarial weight is EdgeConnect's default 0.01, not its
+    # example's 0.1: of the two published values, the one with the higher validation PSNR over the 5 Adv seeds (Training
+    # chapter's record).
     # The Training chapter has its time on 2 cores.
     "study": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="spline", augment="colour",
                   batch_size=8, steps=800, critic_warmup=0, critic_cooldown=100, critic_width=16, critic_corrupt=0.25,

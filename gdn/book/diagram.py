@@ -185,7 +185,8 @@ def framework_diagram(cfg, title: str = ""):
     extra = [f"not in the paper: also on $I_{{in}}$ of {cfg.critic_corrupt:.0%} of\neach batch (critic_corrupt)"
              ] if cfg.critic_corrupt > 0 else []
     if cfg.critic_thin > 0:
-        extra.append(f"not in the paper: thin scratches as M in\n{cfg.critic_thin:.0%} of its cool-down (critic_thin)")
+        extra.append(f"not in the paper: thin scratches added to M\n"
+                     f"in {cfg.critic_thin:.0%} of its cool-down (critic_thin)")
     box_top = 1.75 + 1.05 + 0.45 * len(extra)
     _box(ax, 7.75, 1.75, 3.4, box_top - 1.75, "\n".join([f"detector loss $L_{{Det}}$, trains Det:\n"
                                                         f"{_detector_loss_text(cfg)}\nlabel: the mask M", *extra]),
