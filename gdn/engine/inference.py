@@ -184,9 +184,10 @@ class Inpainter:
         return cls(generator, detector, working_side=content_side(cfg), device=dev, precision=precision,
                    batch_size=batch_size, compile=compile, adapt=adapt, config=cfg, critic=critic, progress=progress)
 
-    def scale(self, shape: tuple[int, int]) -> Scale:
-        """The scale a photo of ``shape`` (H, W) goes through the networks at (and adapts at)."""
-        return Scale(tuple(shape), working_shape(*shape, self.working_side))
+    def scale(self, shape: tuple[int, int], side: int | None = None) -> Scale:
+        """The scale a photo of ``shape`` (H, W) goes through the networks at (and adapts at); ``side``: another
+        working side than the generator's (the detector's, ``detector_scale``)."""
+        return Scale(tuple(shape), working_shape(*shape, self.working_side if side is None else side))
 
     # -- network passes ---------------------------------------------------------------------------------
     def _autocast(self):
@@ -287,7 +288,7 @@ class Inpainter:
         x = torch.from_numpy(rgb).permute(2, 0, 1)[None]  # (1,3,H,W)
         if not self.detector_scale > 0:
             raise InputError(f"the detector's scale must be a positive factor, got {self.detector_scale!r}")
-        scale = Scale(rgb.shape[:2], working_shape(*rgb.shape[:2], round(self.detector_scale * self.working_side)))
+        scale = self.scale(rgb.shape[:2], round(self.detector_scale * self.working_side))
         if scale.native:
             return self._detect(x).clamp(0, 1).numpy().astype(np.float32)
         small = F.interpolate(x, size=scale.work, mode="bilinear", antialias=True, align_corners=False)
