@@ -274,6 +274,42 @@ def test_adaptation_is_seeded_and_never_changes_the_checkpoint(ckpts, tmp_path):
     assert all(torch.equal(critic[k], v) for k, v in own.critic.state_dict().items())
 
 
+def test_adaptation_decoder_only_and_flips(ckpts):
+    """``layers="decoder"``: only the generator's decoder learns on the photo; ``flips``: the adapted fill is the
+    mean of the fills of the photo's four flips, each flipped back."""
+    from gdn.engine.adapt import adapt
+    from gdn.engine.checkpoint import build_networks, load_checkpoint
+
+    ckpt = load_checkpoint(ckpts["det"])
+    cfg = ckpt["config"]
+    gen, critic = build_networks(ckpt, ckpts["det"])
+    torch.manual_seed(0)
+    torch.nn.init.normal_(gen.decoder[-1].weight, std=0.05)  # a generator that departs from its anchor
+    img = torch.rand(1, 3, 48, 56)
+    hole = torch.zeros(1, 1, 48, 56)
+    hole[..., 10:30, 20:40] = 1
+    new, _ = adapt(gen, critic, cfg, img, hole, Adaptation(steps=2, lr=1e-2, layers="decoder"))
+    before, after = dict(gen.named_parameters()), dict(new.named_parameters())
+    changed = {n for n in before if not torch.equal(before[n], after[n])}
+    assert changed and all(n.startswith("decoder.") for n in changed)
+    everything, _ = adapt(gen, critic, cfg, img, hole, Adaptation(steps=2, lr=1e-2))
+    assert not torch.equal(dict(everything.named_parameters())["encoder.1.weight"], before["encoder.1.weight"])
+    with pytest.raises(ValueError, match="layers"):
+        Adaptation(layers="encoder")
+    # a learning rate too small to move anything: the flipped fill is the mean of the plain fills of the flips
+    rng = np.random.default_rng(3)
+    x = rng.random((40, 44, 3)).astype(np.float32)  # float in, float out: no rounding between the two
+    m = _rect(40, 44, (8, 30, 10, 26))
+    flipped = Inpainter(gen, working_side=64, config=cfg, adapt=Adaptation(steps=1, lr=1e-12, flips=True))
+    plain = Inpainter(gen, working_side=64, config=cfg, adapt=0)
+    views = [(slice(None), slice(None)), (slice(None), slice(None, None, -1)), (slice(None, None, -1), slice(None)),
+             (slice(None, None, -1), slice(None, None, -1))]
+    want = np.mean([plain.inpaint_like(np.ascontiguousarray(x[v]), np.ascontiguousarray(m[v]))[v] for v in views], 0)
+    got = flipped.inpaint_like(x, m)
+    assert np.allclose(got, want, atol=1e-5) and np.array_equal(got[~m], x[~m])
+    assert not np.allclose(plain.inpaint_like(x, m), want, atol=1e-3)  # the flips do change this fill
+
+
 def test_adaptation_defaults_and_refusals(ckpts):
     from gdn.engine.adapt import DEFAULT_STEPS
 

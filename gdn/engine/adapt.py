@@ -26,14 +26,18 @@ from torch import nn
 
 from gdn.masks import random_mask
 
-__all__ = ["Adaptation", "DEFAULT_STEPS", "adapt", "photo_batch"]
+__all__ = ["Adaptation", "DEFAULT_STEPS", "LAYERS", "adapt", "photo_batch"]
+
+LAYERS = ("all", "decoder")  # the generator's layers that may learn on a photo (Adaptation.layers)
 
 
 @dataclass(frozen=True)
 class Adaptation:
     """The recipe of per-photo learning, chosen on the validation photos for the cpu profile's networks (the
     Per-photo learning chapter's record): 60 steps at Adam 5e-4 without decay beat 100 steps, 1e-3, a cosine decay,
-    a held-out choice of the step count and strokes shaped like the photo's own hole."""
+    a held-out choice of the step count and strokes shaped like the photo's own hole. Only the decoder learning
+    (Adam 2e-3) with the fill averaged over flips looked better on the pairs it was picked on and was not on fresh
+    validation pairs, so ``layers`` and ``flips`` keep the recipe's values by default."""
     steps: int = 60  # generator steps on the photo
     lr: float = 5e-4  # the generator's Adam learning rate (a critic keeps its config's d_lr)
     batch_size: int = 8  # crops of the training size per step
@@ -41,12 +45,17 @@ class Adaptation:
     framework: str = "weight"  # whose losses: "weight" (the hole-weighted L1, whatever the checkpoint) or "own"
     #                            (the checkpoint's framework, its critic adapting alongside: Det's detector, Adv's
     #                            discriminator); on the validation photos Det's own min-max made fills worse
+    layers: str = "all"  # which of the generator's layers learn: "all", or "decoder" (its upsampling half; the
+    #                      encoder and the residual blocks keep what the training photos taught them)
+    flips: bool = False  # the adapted fill is the mean of the fills of the photo's four flips, flipped back
 
     def __post_init__(self):
         if self.steps < 0:
             raise ValueError(f"adaptation steps must be >= 0, got {self.steps}")
         if self.framework not in ("weight", "own"):
             raise ValueError(f"framework must be 'weight' or 'own', got {self.framework!r}")
+        if self.layers not in LAYERS:
+            raise ValueError(f"layers must be one of {LAYERS}, got {self.layers!r}")
         if self.batch_size < 1 or not self.lr > 0:
             raise ValueError(f"adaptation needs batch_size >= 1 and lr > 0, got {self.batch_size}, {self.lr}")
 
@@ -93,7 +102,9 @@ def adapt(generator: nn.Module, critic: nn.Module | None, cfg, image: torch.Tens
     framework = cfg.framework if critic is not None and settings.framework == "own" else "weight"
     gen = copy.deepcopy(generator).train()
     crit = copy.deepcopy(critic).train() if framework != "weight" else None
-    for p in list(gen.parameters()) + (list(crit.parameters()) if crit is not None else []):
+    for name, p in gen.named_parameters():
+        p.requires_grad_(settings.layers == "all" or name.startswith(f"{settings.layers}."))
+    for p in crit.parameters() if crit is not None else ():
         p.requires_grad_(True)
     fw = Framework(replace(cfg, framework=framework, lr=settings.lr, precision=precision), gen, crit)
     rng = np.random.default_rng(settings.seed)

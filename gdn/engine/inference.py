@@ -72,6 +72,7 @@ __all__ = ["Inpainter", "Scale", "inpaint_file", "artifact_colormap", "overlay"]
 BACKENDS = ("torch", "onnx")
 DETECTOR_HALO = 32  # px of context around each detector tile; the detector's receptive field is ~34 px wide
 BATCH_SIZE = 8  # detector tiles per call
+FLIPS = ((), (-1,), (-2,), (-1, -2))  # the four flips of a photo: as is, left-right, up-down, both
 
 
 class Inpainter:
@@ -84,8 +85,9 @@ class Inpainter:
     ``adapt``: per-photo learning (:mod:`gdn.engine.adapt`) at the working scale before each fill: ``None`` (the
     default) takes the project's default steps (:data:`gdn.engine.adapt.DEFAULT_STEPS`, today 0) where it can
     (the torch backend with the checkpoint's ``config``), ``0`` turns it off, ``N`` takes N steps of the
-    :class:`~gdn.engine.adapt.Adaptation` recipe, an ``Adaptation`` sets everything. ``critic`` is the network that adapts alongside the generator (default: the detector; an
-    Adv checkpoint's discriminator); ``progress(step, total)`` is called after each adaptation step.
+    :class:`~gdn.engine.adapt.Adaptation` recipe, an ``Adaptation`` sets everything (which layers learn, the
+    fill averaged over flips). ``critic`` is the network that adapts alongside the generator (default: the
+    detector; an Adv checkpoint's discriminator); ``progress(step, total)`` is called after each adaptation step.
 
     ``backend="onnx"`` runs models written by ``gdn export`` with onnxruntime on the CPU (fp32): ``generator``
     and ``detector`` are then ``.onnx`` paths (or ``gdn.engine.export.OnnxNetwork``); the working scale, padding,
@@ -193,21 +195,27 @@ class Inpainter:
     def _autocast(self):
         return autocast(self.device, self.precision)
 
-    def _generate(self, x: torch.Tensor, m: torch.Tensor, generator=None, anchor: bool = False
-                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _generate(self, x: torch.Tensor, m: torch.Tensor, generator=None, anchor: bool = False,
+                  flips: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(1,3,h,w) image in [0,1], (1,1,h,w) mask (1 = hole) -> (1,3,h,w) raw prediction of ``generator``
         (default: this Inpainter's), padded on the way, and with ``anchor`` the generator's own anchor on the same
-        padded input (so an untrained residual generator's prediction minus it is exactly zero)."""
+        padded input (so an untrained residual generator's prediction minus it is exactly zero); with ``flips``
+        each is the mean over the four flips of the input, flipped back (:attr:`Adaptation.flips`)."""
         h, w = x.shape[-2:]
         ph, pw = net_side(h) - h, net_side(w) - w
         xp, mp = pad(x, 0, ph, 0, pw).to(self.device), pad(m, 0, ph, 0, pw).to(self.device)
+        net = self._generator if generator is None else generator
+
+        def mean_over_flips(f):  # f(image, mask) -> (1,3,h',w') float
+            return torch.stack([_flip(f(_flip(xp, d), _flip(mp, d)), d) for d in (FLIPS if flips else ((),))]).mean(0)
+
         with torch.inference_mode(), self._autocast():
-            pred = (self._generator if generator is None else generator)(xp, mp)
+            pred = mean_over_flips(lambda a, b: net(a, b).float())
         base = None
         if anchor:
             with torch.inference_mode():
-                base = self.anchor(xp.float(), mp.float()).cpu()[..., :h, :w]
-        return pred.float().cpu()[..., :h, :w], base
+                base = mean_over_flips(lambda a, b: self.anchor(a.float(), b.float())).cpu()[..., :h, :w]
+        return pred.cpu()[..., :h, :w], base
 
     def _adapted(self, x: torch.Tensor, m: torch.Tensor):
         """The generator that fills this photo: a copy adapted to it at the working scale ((1,3,h,w) image and
@@ -227,9 +235,10 @@ class Inpainter:
         m = torch.from_numpy(hole).to(x.dtype)[None, None]  # (1,1,H,W), 1 = hole
         xs, ms = (x, m) if scale.native else downscale(x, m, scale.work)  # (1,3,h,w), (1,1,h,w): the working scale
         generator = self._adapted(xs, ms)
+        flips = bool(self.adaptation.steps) and self.adaptation.flips  # the adapted fill only
         if scale.native:
-            return self._generate(x, m, generator)[0][0].permute(1, 2, 0).numpy()
-        small, base = self._generate(xs, ms, generator, anchor=self.anchor is not None)
+            return self._generate(x, m, generator, flips=flips)[0][0].permute(1, 2, 0).numpy()
+        small, base = self._generate(xs, ms, generator, anchor=self.anchor is not None, flips=flips)
         with torch.inference_mode():
             if base is not None:
                 # the generator's learned departure from its anchor, zero off the working hole, upsampled onto the
@@ -325,6 +334,10 @@ def _check_pair(pix: Pixels, hole: np.ndarray, mask, invert_mask: bool | None = 
     if hole.all():
         hint = "" if invert_mask is None else f" (try {'without' if invert_mask else 'with'} --invert-mask)"
         raise InputError(f"{name}: every pixel is a hole, so there is nothing to condition on{hint}")
+
+
+def _flip(t: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+    return t.flip(dims) if dims else t
 
 
 def _device(device: str | torch.device) -> torch.device:
