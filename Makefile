@@ -41,13 +41,19 @@ demo: venv
 bench: venv
 	$(BIN)/gdn bench
 
-## make warmstart: retrain the cpu profile's shared warm-start generator and ship it as gdn/weights/cpu-warmstart.pt
-## (resumes runs/warmstart if it was interrupted; see the Training chapter for its time and log)
+## make warmstart: retrain the cpu profile's shared warm starts and ship them: the generator as
+## gdn/weights/cpu-warmstart.pt, then the detector trained against it as gdn/weights/cpu-detector.pt
+## (resumes runs/warmstart and runs/warmstart_detector if interrupted; see the Training chapter for times and logs)
 warmstart: venv
 	@if [ -f runs/warmstart/last.pt ]; then $(BIN)/gdn train --profile warmstart --out runs/warmstart --resume; \
 	else $(BIN)/gdn train --profile warmstart --out runs/warmstart; fi
 	$(BIN)/python -c "from gdn.engine.checkpoint import pack_generator; from gdn.book.report import git_commit; \
 	print(pack_generator('runs/warmstart', 'gdn/weights/cpu-warmstart.pt', commit=git_commit()))"
+	@if [ -f runs/warmstart_detector/last.pt ]; then \
+	$(BIN)/gdn train --profile warmstart_detector --out runs/warmstart_detector --resume; \
+	else $(BIN)/gdn train --profile warmstart_detector --out runs/warmstart_detector; fi
+	$(BIN)/python -c "from gdn.engine.checkpoint import pack_critic; from gdn.book.report import git_commit; \
+	print(pack_critic('runs/warmstart_detector', 'gdn/weights/cpu-detector.pt', commit=git_commit()))"
 
 ## make lock: re-pin constraints.txt from the current venv
 lock: venv

@@ -34,6 +34,7 @@ class Config:
     adv_weight: float = 0.1  # Adv framework: weight of the adversarial term against L1 weight 1 (EdgeConnect's example)
     # -- start and schedule of the min-max game (not in the paper; the cpu profile needs them, see PROFILES) --
     init: str = ""  # checkpoint whose generator starts this run ("" = random init, as the paper); "gdn:NAME" = bundled
+    critic_init: str = ""  # Det: checkpoint whose detector starts this run ("" = random init, as the paper); "gdn:NAME"
     critic_warmup: int = 0  # critic-only steps before the generator's `steps` (a head start for the detector)
     critic_cooldown: int = 0  # critic-only steps after the generator's last step (the map then answers the final G)
     critic_corrupt: float = 0.0  # Det: weight of an extra detector loss on the corrupted input (white holes) of
@@ -136,6 +137,9 @@ WHY: dict[str, str] = {
                   "0.1); the study uses EdgeConnect's default 0.01, chosen on the validation photos, where 0.1 "
                   "spread its Adv seeds by half a dB",
     "init": "a shared warm start: many fast steps of one small network, and paired comparisons",
+    "critic_init": "a shared detector warm start: the detector trained alone for thousands of steps against the "
+                   "warm-start generator, which the book's budget cannot give every Det run; its maps find the "
+                   "holes better at every stroke width (Fig. 9, Training chapter's record)",
     "critic_warmup": "critic-only steps before the joint phase (a head start for the critic)",
     "critic_cooldown": "critic-only steps after the generator's last: the maps answer the final generator",
     "critic_corrupt": "the detector also learns that white holes are holes; it changes the map V that weights "
@@ -194,6 +198,19 @@ PROFILES: dict[str, dict[str, Any]] = {
                       framework="weight", hole_weight=6.0, lr=2e-4, lr_decay_at=4500, beta1=0.9, beta2=0.999,
                       batch_size=8, steps=5000, builtin_train=160000, builtin_test=48, num_workers=0, log_every=250,
                       eval_every=250, sample_every=2500, save_every=500, keep_every=1000, eval_per_bin=8),
+    # The shared starting point of the cpu profile's Det detectors (`make warmstart`, shipped as
+    # gdn/weights/cpu-detector.pt; critic_init): the cpu profile's detector trained alone against the warm-start
+    # generator for 4,000 steps, the last 350 at a tenth of its lr, with white holes (critic_corrupt) and thin
+    # scratches (critic_thin) as in the cpu profile's cool-down. A run needs one generator step: it is the first, at
+    # learning rate 0, so the generator is the warm start's, bit for bit. Why: the detector's maps kept improving for
+    # thousands of critic steps (free-form masks' AUROC 0.83 after the book's 700, 0.91 after 4,000; record of
+    # 7 December 2026), which the book's budget cannot give each of its five Det runs.
+    "warmstart_detector": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="spline", augment="colour",
+                               framework="det", init="gdn:cpu-warmstart", batch_size=8, steps=1, lr=0.0,
+                               critic_cooldown=4000, critic_width=16, critic_corrupt=0.25, critic_thin=0.25,
+                               d_lr=3e-4, lr_decay_at=3651, beta1=0.5, beta2=0.999, builtin_train=160000,
+                               builtin_test=48, num_workers=0, log_every=100, eval_every=500, sample_every=1000,
+                               save_every=500, keep_every=1000, eval_per_bin=8),
     # The default of `make book` on 2 CPU cores: every run fine-tunes the warm start (paired comparisons) for 300
     # generator steps, the critic training with it from the first step (as in the paper), then the critic alone
     # (critic_cooldown, 700 steps, the last 350 at a tenth of its learning rate: lr_decay_at). Deviations from the

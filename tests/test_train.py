@@ -190,6 +190,40 @@ def test_init_starts_from_a_checkpoints_generator_and_warmup_freezes_it(tmp_path
         init_generator(fw, _cfg(init="gdn:nope"))
 
 
+def test_critic_init_starts_a_det_run_from_a_packed_detector_and_only_det(tmp_path):
+    from gdn.engine.checkpoint import pack_critic
+    from gdn.engine.train import init_critic
+    from gdn.frameworks import Framework
+
+    # a critic-only pre-run (one generator step at learning rate 0): its detector learns, its generator stays
+    pre = _cfg(framework="det", steps=1, lr=0.0, critic_cooldown=3, save_every=4, log_every=4, sample_every=1000)
+    train(pre, tmp_path / "pre", progress=False)
+    torch.manual_seed(pre.seed)  # as train() does before building its networks
+    start = Framework(pre).generator.state_dict()
+    run = load_checkpoint(tmp_path / "pre" / "last.pt")
+    assert all(torch.equal(run["generator"][k], start[k]) for k in start)
+    packed = pack_critic(tmp_path / "pre", tmp_path / "det.pt", commit="abc")
+    ckpt = load_checkpoint(packed)
+    assert "generator" not in ckpt and "opt_d" not in ckpt and json.loads((tmp_path / "det.json").read_text())["step"] == 4
+    assert all(torch.equal(ckpt["critic"][k], run["critic"][k]) for k in run["critic"])
+    # a Det run from it: its detector starts as the packed one
+    fw = Framework(_cfg(framework="det"))
+    init_critic(fw, _cfg(framework="det", critic_init=str(packed)))
+    assert all(torch.equal(v, ckpt["critic"][k]) for k, v in fw.critic.state_dict().items())
+    # a Weight or Adv run of the same profile ignores it: Adv's discriminator is another network
+    train(_cfg(framework="adv", steps=1, critic_init=str(packed), save_every=1, log_every=1, sample_every=1000),
+          tmp_path / "adv", progress=False)
+    # a detector of another width, a run that is not Det, a missing file: one error naming the file
+    with pytest.raises(RuntimeError, match=r"det.pt: its detector has critic_width=32; this config critic_width=16"):
+        init_critic(Framework(_cfg(critic_width=16)), _cfg(critic_width=16, critic_init=str(packed)))
+    train(_cfg(framework="weight", steps=1, save_every=1, log_every=1, sample_every=1000), tmp_path / "w",
+          progress=False)
+    with pytest.raises(RuntimeError, match="last.pt: not a Det run"):
+        pack_critic(tmp_path / "w", tmp_path / "w.pt")
+    with pytest.raises(RuntimeError, match="missing.pt: init checkpoint not found"):
+        init_critic(fw, _cfg(critic_init=str(tmp_path / "missing.pt")))
+
+
 def test_critic_thin_changes_the_critic_of_the_cool_down_and_nothing_the_generator_learned(tmp_path):
     base = dict(framework="det", steps=3, critic_cooldown=3, save_every=6, log_every=6, sample_every=1000)
     train(_cfg(**base), tmp_path / "plain", progress=False)

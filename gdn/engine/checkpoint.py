@@ -15,7 +15,7 @@ from gdn.config import Config, ConfigError, from_dict
 from gdn.files import atomic_write, write_json
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "build_networks", "load_generator_and_detector",
-           "resolve_init", "pack_generator", "FORMAT", "BUNDLED"]
+           "resolve_init", "pack_generator", "pack_critic", "FORMAT", "BUNDLED"]
 
 FORMAT = "gdn-checkpoint-1"
 BUNDLED = Path(__file__).resolve().parents[1] / "weights"  # checkpoints shipped with the package: gdn:NAME
@@ -108,4 +108,21 @@ def pack_generator(run: str | os.PathLike, dest: str | os.PathLike, *, commit: s
     meta = {"config": ckpt["config"].to_dict(), "step": ckpt["step"], "summary": summary, "git_commit": commit,
             "log_csv": log.splitlines()}
     write_json(dest.with_suffix(".json"), meta, indent=1)
+    return dest
+
+
+def pack_critic(run: str | os.PathLike, dest: str | os.PathLike, *, commit: str = "") -> Path:
+    """Ship the detector of a finished Det run (``run/last.pt``) as ``dest`` (``.pt``: detector weights, config
+    and step; no generator, no optimiser state) with ``dest.json`` beside it (config, log, commit), for a
+    config's ``critic_init``. This is how ``gdn/weights/cpu-detector.pt`` is made (``make warmstart``)."""
+    run, dest = Path(run), Path(dest)
+    ckpt = load_checkpoint(run / "last.pt")
+    if ckpt["config"].framework != "det" or "critic" not in ckpt:
+        raise CheckpointError(f"{run / 'last.pt'}: not a Det run; only a Det run has a detector to ship")
+    payload = {"format": FORMAT, "config": ckpt["config"].to_dict(), "step": ckpt["step"],
+               "critic": ckpt["critic"], "framework": "det"}
+    atomic_write(dest, lambda f: torch.save(payload, f))
+    log = (run / "log.csv").read_text() if (run / "log.csv").is_file() else ""
+    write_json(dest.with_suffix(".json"), {"config": ckpt["config"].to_dict(), "step": ckpt["step"],
+                                           "git_commit": commit, "log_csv": log.splitlines()}, indent=1)
     return dest

@@ -178,6 +178,27 @@ def init_generator(fw: Framework, cfg: Config) -> None:
     fw.generator.load_state_dict(ckpt["generator"])  # before DDP wraps it
 
 
+def init_critic(fw: Framework, cfg: Config) -> None:
+    """Start the Det run's detector from ``cfg.critic_init`` (a detector warm start, not in the paper): a
+    checkpoint path, or ``gdn:NAME`` (``gdn/weights/NAME.pt``), holding a Det detector of this config's
+    ``critic_width``; :func:`gdn.engine.checkpoint.pack_critic` makes one from a Det run. Other frameworks
+    ignore it (Weight has no critic; Adv's discriminator is another network)."""
+    from gdn.engine.checkpoint import CheckpointError, resolve_init
+
+    path = resolve_init(cfg.critic_init)
+    ckpt = load_checkpoint(path)
+    saved = ckpt["config"]
+    if saved.framework != "det" or "critic" not in ckpt:
+        raise CheckpointError(f"{path}: holds no Det detector (framework={saved.framework!r}) for critic_init")
+    if saved.critic_width != cfg.critic_width:
+        raise CheckpointError(f"{path}: its detector has critic_width={saved.critic_width}; this config "
+                              f"critic_width={cfg.critic_width}")
+    try:
+        fw.critic.load_state_dict(ckpt["critic"])  # before DDP wraps it
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: its detector does not fit ({str(e).strip().splitlines()[0]})") from None
+
+
 @torch.no_grad()
 def _save_samples(fw: Framework, val: dict[str, torch.Tensor], path: Path, k: int = 4) -> None:
     """A grid, one row per example: masked input | composite | ground truth | detector map (Det only)."""
@@ -239,6 +260,8 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
             raise FileExistsError(f"{last} exists: pass --resume to continue that run, or choose another --out")
         if cfg.init:
             init_generator(fw, cfg)
+        if cfg.critic_init and cfg.framework == "det":
+            init_critic(fw, cfg)
     if cfg.channels_last:
         fw.to(memory_format=torch.channels_last)
     fw.generator = ddp.wrap(fw.generator, device)
