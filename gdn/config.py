@@ -34,9 +34,10 @@ class Config:
     adv_weight: float = 0.1  # Adv framework: weight of the adversarial term against L1 weight 1 (EdgeConnect's example)
     # -- start and schedule of the min-max game (not in the paper; the cpu profile needs them, see PROFILES) --
     init: str = ""  # checkpoint whose generator starts this run ("" = random init, as the paper); "gdn:NAME" = bundled
-    critic_init: str = ""  # Det: checkpoint whose detector starts this run ("" = random init, as the paper); "gdn:NAME"
     critic_warmup: int = 0  # critic-only steps before the generator's `steps` (a head start for the detector)
     critic_cooldown: int = 0  # critic-only steps after the generator's last step (the map then answers the final G)
+    cooldown_init: str = ""  # Det: checkpoint whose detector the cool-down starts from ("": the one trained alongside
+    #                          the generator); "gdn:NAME" = bundled. The generator never meets it
     critic_corrupt: float = 0.0  # Det: weight of an extra detector loss on the corrupted input (white holes) of
     #                              that share of each batch; 0 = the paper (the detector sees only G's output)
     critic_thin: float = 0.0  # share of the critic-only steps' samples whose mask also gets thin scratches
@@ -137,9 +138,11 @@ WHY: dict[str, str] = {
                   "0.1); the study uses EdgeConnect's default 0.01, chosen on the validation photos, where 0.1 "
                   "spread its Adv seeds by half a dB",
     "init": "a shared warm start: many fast steps of one small network, and paired comparisons",
-    "critic_init": "a shared detector warm start: the detector trained alone for thousands of steps against the "
-                   "warm-start generator, which the book's budget cannot give every Det run; its maps find the "
-                   "holes better at every stroke width (Fig. 9, Training chapter's record)",
+    "cooldown_init": "the maps come from a detector trained alone for thousands of steps against the warm-start "
+                     "generator, then re-fitted to the final one in the cool-down: the book's budget cannot give "
+                     "each Det run those steps; its maps find the holes better at every stroke width (Fig. 9). The "
+                     "generator trains against the detector trained alongside it, as before (a trained detector "
+                     "from the first step cost Det's generator 0.3 dB)",
     "critic_warmup": "critic-only steps before the joint phase (a head start for the critic)",
     "critic_cooldown": "critic-only steps after the generator's last: the maps answer the final generator",
     "critic_corrupt": "the detector also learns that white holes are holes; it changes the map V that weights "
@@ -199,15 +202,17 @@ PROFILES: dict[str, dict[str, Any]] = {
                       batch_size=8, steps=5000, builtin_train=160000, builtin_test=48, num_workers=0, log_every=250,
                       eval_every=250, sample_every=2500, save_every=500, keep_every=1000, eval_per_bin=8),
     # The shared starting point of the cpu profile's Det detectors (`make warmstart`, shipped as
-    # gdn/weights/cpu-detector.pt; critic_init): the cpu profile's detector trained alone against the warm-start
-    # generator for 4,000 steps, the last 350 at a tenth of its lr, with white holes (critic_corrupt) and thin
-    # scratches (critic_thin) as in the cpu profile's cool-down. A run needs one generator step: it is the first, at
+    # gdn/weights/cpu-detector.pt; cooldown_init): the cpu profile's detector trained alone against the warm-start
+    # generator for 4,000 steps, the last 350 at a tenth of its lr, with white holes (critic_corrupt) as in the cpu
+    # profile and thin scratches added to half its samples (critic_thin; the cool-down's quarter found Det's 2-4 px
+    # fills 0.01 less often on the validation photos). A run needs one generator step: it is the first, at
     # learning rate 0, so the generator is the warm start's, bit for bit. Why: the detector's maps kept improving for
     # thousands of critic steps (free-form masks' AUROC 0.83 after the book's 700, 0.91 after 4,000; record of
-    # 7 December 2026), which the book's budget cannot give each of its five Det runs.
+    # 7 December 2026), which the book's budget cannot give each of its five Det runs. The cpu runs' cool-downs start
+    # from it, so their generators train as before (the same bits) and only their maps change.
     "warmstart_detector": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="spline", augment="colour",
                                framework="det", init="gdn:cpu-warmstart", batch_size=8, steps=1, lr=0.0,
-                               critic_cooldown=4000, critic_width=16, critic_corrupt=0.25, critic_thin=0.25,
+                               critic_cooldown=4000, critic_width=16, critic_corrupt=0.25, critic_thin=0.5,
                                d_lr=3e-4, lr_decay_at=3651, beta1=0.5, beta2=0.999, builtin_train=160000,
                                builtin_test=48, num_workers=0, log_every=100, eval_every=500, sample_every=1000,
                                save_every=500, keep_every=1000, eval_per_bin=8),
@@ -217,6 +222,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # paper, each measured in the Training chapter: a 4x narrower generator with 4 blocks, no instance norm, the
     # residual generator around a spline fill with colour-symmetric augmentation, a 2x narrower critic, the
     # warm start, the critic's cool-down, its learning rate (30x the generator's; the paper's is 0.1x), and the
+    # detector's warm start for the cool-down (cooldown_init: the maps' detector, not the one G trains against), the
     # detector also shown white holes (critic_corrupt) and, in its cool-down, thin scratches (critic_thin; record
     # of 7 December 2026: the masked input's 1-4 px scratches from AUROC 0.28-0.70 to 0.60-0.85, no width or
     # free-form mask worse by more than 0.01, the generator unchanged). The generator's lr, 1e-5, was chosen on the
@@ -226,8 +232,8 @@ PROFILES: dict[str, dict[str, Any]] = {
     # and a loader process each would put twice as many busy processes as cores.
     "cpu": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="spline", augment="colour",
                 init="gdn:cpu-warmstart", batch_size=8, steps=300, critic_warmup=0, critic_cooldown=700,
-                critic_width=16, critic_corrupt=0.25, critic_thin=0.25, lr=1e-5, d_lr=3e-4, lr_decay_at=650,
-                beta1=0.5, beta2=0.999, builtin_train=160000, builtin_test=48, num_workers=0, log_every=25,
+                cooldown_init="gdn:cpu-detector", critic_width=16, critic_corrupt=0.25, critic_thin=0.25, lr=1e-5,
+                d_lr=3e-4, lr_decay_at=650, beta1=0.5, beta2=0.999, builtin_train=160000, builtin_test=48, num_workers=0, log_every=25,
                 eval_every=100, sample_every=400, save_every=400, keep_every=800, eval_per_bin=8),
     # `make book PROFILE=study`: the frameworks, detector losses and weight mappings where each one's loss shapes the
     # generator. The cpu profile's networks and critic settings (without its cool-down's thin scratches, which came
@@ -328,6 +334,8 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"{key} must be positive, got {getattr(cfg, key)}")
     if cfg.num_workers < -1:
         raise ConfigError(f"num_workers must be >= 0, or -1 for one per CPU core but one; got {cfg.num_workers}")
+    if cfg.cooldown_init and cfg.framework == "det" and not cfg.critic_cooldown:
+        raise ConfigError(f"cooldown_init {cfg.cooldown_init!r} needs a cool-down: critic_cooldown is 0")
     for key in ("steps", "epochs", "res_blocks", "eval_every", "eval_per_bin", "critic_warmup",
                 "critic_cooldown", "lr_decay_at"):
         if getattr(cfg, key) < 0:

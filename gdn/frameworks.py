@@ -173,6 +173,12 @@ class Framework(nn.Module):
             self.opt_g.step()
         return {k: v.detach() for k, v in out.items() if v.dim() == 0}
 
+    def restart_critic(self, state: dict[str, torch.Tensor]) -> None:
+        """Load another detector's weights ``state`` into the critic and forget its optimiser's moments, which
+        belonged to the one it replaces (``cfg.cooldown_init``, :func:`gdn.engine.train.cooldown_critic`)."""
+        _unwrap(self.critic).load_state_dict(state)
+        self.opt_d.state.clear()
+
     # Checkpoint parts: the real (unwrapped) modules and both optimisers.
     def state(self) -> dict:
         state = {"generator": _unwrap(self.generator).state_dict(), "opt_g": self.opt_g.state_dict()}

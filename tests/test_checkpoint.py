@@ -75,3 +75,20 @@ def test_the_bundled_warm_start_fits_the_cpu_profile():
     meta = json.loads(path.with_suffix(".json").read_text())
     assert meta["step"] == ckpt["step"] == saved.steps and meta["git_commit"]
     assert len(meta["log_csv"]) == 1 + saved.steps // saved.log_every  # its whole log, header first
+
+
+def test_the_bundled_detector_warm_start_fits_the_cpu_profile():
+    import json
+
+    from gdn.engine.checkpoint import load_checkpoint, resolve_init
+    from gdn.frameworks import Framework
+
+    path = resolve_init(resolve("cpu").cooldown_init)
+    ckpt = load_checkpoint(path)
+    assert path.name == "cpu-detector.pt" and "generator" not in ckpt
+    assert ckpt["config"].to_dict() == resolve("warmstart_detector").to_dict()  # make warmstart reproduces it
+    fw = Framework(resolve("cpu"))
+    fw.critic.load_state_dict(ckpt["critic"])
+    meta = json.loads(path.with_suffix(".json").read_text())
+    saved = ckpt["config"]
+    assert meta["step"] == ckpt["step"] == saved.steps + saved.critic_cooldown and meta["git_commit"]

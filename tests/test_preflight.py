@@ -142,6 +142,16 @@ def test_an_init_checkpoint_of_another_shape_is_a_problem(tmp_path):
     assert found.problems == [f"{tmp_path / 'nope.pt'}: init checkpoint not found (init)"]
 
 
+def test_a_cool_down_detector_of_another_width_is_a_problem(tmp_path):
+    found = preflight.check_cooldown_init(resolve("cpu"))  # the bundled detector of the cool-down
+    assert found.problems == [] and "cpu-detector.pt: loads into this config's detector" in found.passed[0]
+    found = preflight.check_cooldown_init(resolve("cpu", {"critic_width": "8"}))
+    assert len(found.problems) == 1 and "its detector has critic_width=16" in found.problems[0]
+    assert preflight.check_cooldown_init(resolve("cpu", {"framework": "weight"})).problems == []  # no detector to start
+    found = preflight.check_cooldown_init(resolve("paper", {"cooldown_init": "gdn:nope", "critic_cooldown": "1"}))
+    assert len(found.problems) == 1 and "no bundled checkpoint 'gdn:nope'" in found.problems[0]
+
+
 def test_the_disk_check_refuses_runs_that_do_not_fit(tmp_path):
     free = shutil.disk_usage(tmp_path).free
     assert preflight.check_workdir(tmp_path / "book", free // 2).problems == []

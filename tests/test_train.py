@@ -190,9 +190,10 @@ def test_init_starts_from_a_checkpoints_generator_and_warmup_freezes_it(tmp_path
         init_generator(fw, _cfg(init="gdn:nope"))
 
 
-def test_critic_init_starts_a_det_run_from_a_packed_detector_and_only_det(tmp_path):
+def test_cooldown_init_gives_the_cool_down_a_packed_detector_and_the_generator_never_meets_it(tmp_path):
+    from gdn.config import ConfigError
     from gdn.engine.checkpoint import pack_critic
-    from gdn.engine.train import init_critic
+    from gdn.engine.train import cooldown_critic
     from gdn.frameworks import Framework
 
     # a critic-only pre-run (one generator step at learning rate 0): its detector learns, its generator stays
@@ -206,22 +207,36 @@ def test_critic_init_starts_a_det_run_from_a_packed_detector_and_only_det(tmp_pa
     ckpt = load_checkpoint(packed)
     assert "generator" not in ckpt and "opt_d" not in ckpt and json.loads((tmp_path / "det.json").read_text())["step"] == 4
     assert all(torch.equal(ckpt["critic"][k], run["critic"][k]) for k in run["critic"])
-    # a Det run from it: its detector starts as the packed one
-    fw = Framework(_cfg(framework="det"))
-    init_critic(fw, _cfg(framework="det", critic_init=str(packed)))
-    assert all(torch.equal(v, ckpt["critic"][k]) for k, v in fw.critic.state_dict().items())
-    # a Weight or Adv run of the same profile ignores it: Adv's discriminator is another network
-    train(_cfg(framework="adv", steps=1, critic_init=str(packed), save_every=1, log_every=1, sample_every=1000),
-          tmp_path / "adv", progress=False)
+    # Det runs with and without it: the same generator, bit for bit; another detector at the end
+    base = dict(framework="det", steps=2, critic_cooldown=2, save_every=4, log_every=4, sample_every=1000)
+    train(_cfg(**base), tmp_path / "plain", progress=False)
+    train(_cfg(**base, cooldown_init=str(packed)), tmp_path / "cool", progress=False)
+    plain, cool = load_checkpoint(tmp_path / "plain" / "last.pt"), load_checkpoint(tmp_path / "cool" / "last.pt")
+    assert all(torch.equal(plain["generator"][k], cool["generator"][k]) for k in plain["generator"])
+    assert any(not torch.equal(plain["critic"][k], cool["critic"][k]) for k in plain["critic"])
+    # stopped before the cool-down and resumed there, it restarts the detector as an unbroken run does
+    train(_cfg(**base, cooldown_init=str(packed)), tmp_path / "parts", progress=False, stop_after=2)
+    train(_cfg(**base, cooldown_init=str(packed)), tmp_path / "parts", progress=False, resume=True)
+    parts = load_checkpoint(tmp_path / "parts" / "last.pt")
+    assert all(torch.equal(parts["critic"][k], cool["critic"][k]) for k in cool["critic"])
+    # with the cool-down's learning rate at 0 the final detector is the packed one
+    train(_cfg(**base, cooldown_init=str(packed), lr_decay_at=2, d_lr=0.0), tmp_path / "still", progress=False)
+    still = load_checkpoint(tmp_path / "still" / "last.pt")
+    assert all(torch.equal(still["critic"][k], ckpt["critic"][k]) for k in ckpt["critic"])
+    # an Adv run of the same profile ignores it (its discriminator is another network); no cool-down is an error
+    train(_cfg(framework="adv", steps=1, critic_cooldown=1, cooldown_init=str(packed), save_every=2, log_every=2,
+               sample_every=1000), tmp_path / "adv", progress=False)
+    with pytest.raises(ConfigError, match="cooldown_init .* needs a cool-down: critic_cooldown is 0"):
+        _cfg(framework="det", cooldown_init=str(packed))
     # a detector of another width, a run that is not Det, a missing file: one error naming the file
     with pytest.raises(RuntimeError, match=r"det.pt: its detector has critic_width=32; this config critic_width=16"):
-        init_critic(Framework(_cfg(critic_width=16)), _cfg(critic_width=16, critic_init=str(packed)))
+        cooldown_critic(_cfg(critic_width=16, critic_cooldown=1, cooldown_init=str(packed)))
     train(_cfg(framework="weight", steps=1, save_every=1, log_every=1, sample_every=1000), tmp_path / "w",
           progress=False)
     with pytest.raises(RuntimeError, match="last.pt: not a Det run"):
         pack_critic(tmp_path / "w", tmp_path / "w.pt")
     with pytest.raises(RuntimeError, match="missing.pt: init checkpoint not found"):
-        init_critic(fw, _cfg(critic_init=str(tmp_path / "missing.pt")))
+        cooldown_critic(_cfg(critic_cooldown=1, cooldown_init=str(tmp_path / "missing.pt")))
 
 
 def test_critic_thin_changes_the_critic_of_the_cool_down_and_nothing_the_generator_learned(tmp_path):

@@ -184,8 +184,8 @@ def framework_diagram(cfg, title: str = ""):
     # the detector's side: its own loss against the mask (the proxy label of Sec. 3.2)
     extra = [f"not in the paper: also on $I_{{in}}$ of {cfg.critic_corrupt:.0%} of\neach batch (critic_corrupt)"
              ] if cfg.critic_corrupt > 0 else []
-    if cfg.critic_init:
-        extra.append(f"not in the paper: Det starts trained\n({cfg.critic_init}, critic_init)")
+    if cfg.cooldown_init:
+        extra.append(f"not in the paper: the cool-down starts from\na trained detector (cooldown_init)")
     if cfg.critic_thin > 0:
         extra.append(f"not in the paper: thin scratches added to M\n"
                      f"in {cfg.critic_thin:.0%} of its cool-down (critic_thin)")

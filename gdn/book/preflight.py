@@ -11,7 +11,7 @@ notebooks' device:
 - the test masks: Liu et al.'s set, with ``gdn data masks``' checks (:func:`gdn.mask_sets.liu_test_masks`:
   count, polarity, bins), and the training masks (QD-IMD's drawings: found, decoded, one processed into a mask);
 - the ``init`` checkpoint: found, loadable and of the generator's shape (:func:`gdn.engine.train.init_generator`);
-  a Det run's ``critic_init``: of the detector's (:func:`gdn.engine.train.init_critic`);
+  a Det run's ``cooldown_init``: of the detector's (:func:`gdn.engine.train.cooldown_critic`);
 - the device and precision: the device exists (:func:`gdn.device.resolve_device`), bf16 where it is supported;
 - FID: without pytorch-fid's Inception weights the book reports FID as n/a (a note, said once, not a problem);
 - the work directory: writable, with the free disk the runs to train will keep (``need_bytes``).
@@ -250,24 +250,21 @@ def check_init(cfg) -> Preflight:
     return out
 
 
-def check_critic_init(cfg) -> Preflight:
-    """The detector's warm start ``critic_init`` of a Det run: found, loadable, a detector of ``critic_width``."""
-    from types import SimpleNamespace
-
+def check_cooldown_init(cfg) -> Preflight:
+    """The detector ``cooldown_init`` of a Det run's cool-down: found, loadable, a detector of ``critic_width``."""
     out = Preflight()
-    if not cfg.critic_init or cfg.framework != "det":
+    if not cfg.cooldown_init or cfg.framework != "det":
         return out
     from gdn.engine.checkpoint import resolve_init
-    from gdn.engine.train import init_critic
-    from gdn.frameworks import build_critic
+    from gdn.engine.train import cooldown_critic
 
     try:
-        path = resolve_init(cfg.critic_init)
-        init_critic(SimpleNamespace(critic=build_critic("det", cfg.critic_width)), cfg)  # what training does first
+        path = resolve_init(cfg.cooldown_init)
+        cooldown_critic(cfg)  # what training does first
     except (OSError, ValueError, RuntimeError, KeyError) as e:
-        out.problems.append(f"{_message(e)} (critic_init)")
+        out.problems.append(f"{_message(e)} (cooldown_init)")
         return out
-    out.passed.append(f"critic_init {path}: loads into this config's detector")
+    out.passed.append(f"cooldown_init {path}: loads into this config's detector")
     return out
 
 
@@ -370,7 +367,7 @@ def preflight(cfgs: Iterable, *, workdir: str | os.PathLike, data: str | os.Path
         once(("data", tuple(getattr(cfg, k) for k in DATA_KEYS), cfg.batch_size, str(data)), check_data, cfg, data)
         once(("masks", cfg.test_masks, cfg.train_masks, cfg.size), check_masks, cfg)
         once(("init", cfg.init, cfg.width, cfg.res_blocks, cfg.norm, cfg.colour_anchor), check_init, cfg)
-        once(("critic_init", cfg.critic_init, cfg.critic_width, cfg.framework == "det"), check_critic_init, cfg)
+        once(("cooldown_init", cfg.cooldown_init, cfg.critic_width, cfg.framework == "det"), check_cooldown_init, cfg)
     for device, precision in devices:
         if device not in trained_on:  # a device the trainings use is checked (and reported) once, above
             once(("device", device, precision), check_device, device, precision, "the notebooks' device")

@@ -186,8 +186,8 @@ def setup_facts(profile: str, cfg, n_images: int, n_masks: int, per_bin: int, ma
     alone = [f"{n} steps {when}" for n, when in ((cfg.critic_warmup, "before"), (cfg.critic_cooldown, "after")) if n]
     if alone:
         start += f" (Det and Adv also train their critic alone for {' and '.join(alone)})"
-    if cfg.critic_init:
-        start += f"; Det's detector starts from the detector warm start {cfg.critic_init}"
+    if cfg.cooldown_init:
+        start += f"; Det's cool-down starts from the trained detector {cfg.cooldown_init}"
     from gdn.book.plan import seeds_text
 
     norm = "" if cfg.norm == "instance" else ", no instance norm"

@@ -114,7 +114,7 @@ def pack_generator(run: str | os.PathLike, dest: str | os.PathLike, *, commit: s
 def pack_critic(run: str | os.PathLike, dest: str | os.PathLike, *, commit: str = "") -> Path:
     """Ship the detector of a finished Det run (``run/last.pt``) as ``dest`` (``.pt``: detector weights, config
     and step; no generator, no optimiser state) with ``dest.json`` beside it (config, log, commit), for a
-    config's ``critic_init``. This is how ``gdn/weights/cpu-detector.pt`` is made (``make warmstart``)."""
+    config's ``cooldown_init``. This is how ``gdn/weights/cpu-detector.pt`` is made (``make warmstart``)."""
     run, dest = Path(run), Path(dest)
     ckpt = load_checkpoint(run / "last.pt")
     if ckpt["config"].framework != "det" or "critic" not in ckpt:

@@ -178,25 +178,29 @@ def init_generator(fw: Framework, cfg: Config) -> None:
     fw.generator.load_state_dict(ckpt["generator"])  # before DDP wraps it
 
 
-def init_critic(fw: Framework, cfg: Config) -> None:
-    """Start the Det run's detector from ``cfg.critic_init`` (a detector warm start, not in the paper): a
-    checkpoint path, or ``gdn:NAME`` (``gdn/weights/NAME.pt``), holding a Det detector of this config's
-    ``critic_width``; :func:`gdn.engine.checkpoint.pack_critic` makes one from a Det run. Other frameworks
-    ignore it (Weight has no critic; Adv's discriminator is another network)."""
+def cooldown_critic(cfg: Config) -> dict[str, torch.Tensor]:
+    """The detector weights of ``cfg.cooldown_init`` (not in the paper): a checkpoint path, or ``gdn:NAME``
+    (``gdn/weights/NAME.pt``), holding a Det detector of this config's ``critic_width``
+    (:func:`gdn.engine.checkpoint.pack_critic` makes one); checked by loading them into a new detector, so a
+    bad file fails before the first step, not at the cool-down. Training gives them to the run's detector as
+    the cool-down begins (:meth:`gdn.frameworks.Framework.restart_critic`): the generator only ever meets the
+    detector trained alongside it, and the cool-down re-fits this one to the final generator."""
     from gdn.engine.checkpoint import CheckpointError, resolve_init
+    from gdn.frameworks import build_critic
 
-    path = resolve_init(cfg.critic_init)
+    path = resolve_init(cfg.cooldown_init)
     ckpt = load_checkpoint(path)
     saved = ckpt["config"]
     if saved.framework != "det" or "critic" not in ckpt:
-        raise CheckpointError(f"{path}: holds no Det detector (framework={saved.framework!r}) for critic_init")
+        raise CheckpointError(f"{path}: holds no Det detector (framework={saved.framework!r}) for cooldown_init")
     if saved.critic_width != cfg.critic_width:
         raise CheckpointError(f"{path}: its detector has critic_width={saved.critic_width}; this config "
                               f"critic_width={cfg.critic_width}")
     try:
-        fw.critic.load_state_dict(ckpt["critic"])  # before DDP wraps it
+        build_critic("det", cfg.critic_width).load_state_dict(ckpt["critic"])
     except RuntimeError as e:
         raise CheckpointError(f"{path}: its detector does not fit ({str(e).strip().splitlines()[0]})") from None
+    return ckpt["critic"]
 
 
 @torch.no_grad()
@@ -260,8 +264,6 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
             raise FileExistsError(f"{last} exists: pass --resume to continue that run, or choose another --out")
         if cfg.init:
             init_generator(fw, cfg)
-        if cfg.critic_init and cfg.framework == "det":
-            init_critic(fw, cfg)
     if cfg.channels_last:
         fw.to(memory_format=torch.channels_last)
     fw.generator = ddp.wrap(fw.generator, device)
@@ -269,6 +271,7 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
     if cfg.compile:
         fw.compile_step(cfg.compile_mode)
 
+    restart = cooldown_critic(cfg) if cfg.cooldown_init and cfg.framework == "det" else None
     train_set = build_train_set(cfg)
     per_rank = cfg.batch_size // ddp.world
     sampler = EpochSampler(len(train_set), per_rank, cfg.seed, ddp.rank, ddp.world)
@@ -307,6 +310,8 @@ def train(cfg: Config, out: str | os.PathLike, *, resume: bool = False, progress
             if cfg.channels_last:
                 batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
             train_generator, lr_scale = schedule(step, cfg, steps)  # from the step alone: so after a resume too
+            if restart is not None and step == steps - cfg.critic_cooldown:
+                fw.restart_critic(restart)  # the first cool-down step, also when a run resumes there
             if cfg.critic_thin and not train_generator:  # seeded by the step: a resumed run draws the same
                 batch["mask"] = scratch_masks(batch["mask"], cfg.critic_thin,
                                               np.random.default_rng((cfg.seed, step, ddp.rank)))
