@@ -363,9 +363,9 @@ def test_the_detector_scale_sets_the_side_the_detector_sees_a_large_photo_at():
             v = F.interpolate(det(small), size=(128, 160), mode="bilinear", align_corners=False)
         return v[0, 0].clamp(0, 1).numpy()
 
-    np.testing.assert_allclose(inp.artifact_map(img), seen_at((32, 40)), atol=1e-5)  # the default: working side
-    inp.detector_scale = 2
-    np.testing.assert_allclose(inp.artifact_map(img), seen_at((64, 80)), atol=1e-5)
+    np.testing.assert_allclose(inp.artifact_map(img), seen_at((64, 80)), atol=1e-5)  # the default: twice the working side
+    inp.detector_scale = 1
+    np.testing.assert_allclose(inp.artifact_map(img), seen_at((32, 40)), atol=1e-5)
     inp.detector_scale = 8  # never above the photo's own size
     with torch.no_grad():
         np.testing.assert_allclose(inp.artifact_map(img), det(x)[0, 0].numpy(), atol=1e-5)

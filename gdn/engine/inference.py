@@ -26,10 +26,12 @@ Design decisions (and why):
   its map is upsampled. Up to ``detector_whole_pixels`` (1 MP) the working image goes through whole; larger
   ones (a long panorama) go through ``detector_tile`` (512) px tiles with a 32 px halo, which only bounds
   memory: away from the image border the values equal a whole-image pass. ``detector_scale`` (``gdn inpaint
-  --artifact-scale``) looks at the photo at that many times the working side instead (never above the photo's
-  own size): on the validation photos at 256 and 512 px, 2x finds thin scratches better (2-4 px at the model's
-  scale: AUROC 0.62 to 0.73) and heavy strokes worse (0.80-0.82 to 0.78-0.79), so 1x stays the default (the
-  Detector chapter's record of 7 December 2026).
+  --artifact-scale``, default 2) looks at the photo at that many times the working side (never above the
+  photo's own size). With the cpu profile's detector (its cool-down started from a trained detector), on the
+  validation photos at 256 and 512 px and two seeds, 2x finds Det's fills of thin scratches far better than 1x
+  (2-4 px at the model's scale: AUROC 0.69-0.70 to 0.89-0.92) and loses nothing on heavy strokes or free-form
+  holes (free-form +0.04); on the test photos, checked after the choice, 16 px strokes 0.02 and free-form holes
+  0.01 lower (the Detector chapter's record of 7 December 2026, ``(record-detector-scale-2)``).
 - **Inputs.** Images: ndarray (uint8, uint16, float in [0,1]; (H,W), (H,W,1), (H,W,2) gray+alpha, (H,W,3),
   (H,W,4)), PIL image or path. Files are read with Pillow, except 16-bit colour PNG/TIFF, which Pillow would
   truncate to 8 bits, and are then read with OpenCV. A file's EXIF orientation is applied (the photo as viewers
@@ -96,7 +98,7 @@ class Inpainter:
 
     detector_tile = 512  # core side of the detector's tiles (a memory bound only; any multiple of 4)
     detector_whole_pixels = 1 << 20  # images up to this many pixels go through the detector in one pass
-    detector_scale = 1.0  # the detector sees a large photo at this many times the working side (module notes)
+    detector_scale = 2.0  # the detector sees a large photo at this many times the working side (module notes)
 
     def __init__(self, generator: nn.Module, detector: nn.Module | None = None, *, working_side: int = 256,
                  device: str | torch.device = "cpu", precision: str = "fp32", batch_size: int = BATCH_SIZE,
@@ -383,7 +385,7 @@ def overlay(image, vmap: np.ndarray, alpha: float = 0.5, cmap: str = "jet") -> n
 
 def inpaint_file(image: str, mask: str, output: str, *, model: str, backend: str = "torch",
                  artifact_map: str | None = None, invert_mask: bool = False, device: str = "auto",
-                 precision: str = "fp32", adapt: int | None = None, artifact_scale: float = 1.0,
+                 precision: str = "fp32", adapt: int | None = None, artifact_scale: float = 2.0,
                  progress: Callable[[int, int], None] | None = None) -> str:
     """What ``gdn inpaint`` does: fill ``image``'s holes and write ``output`` (and the detector's ``artifact_map``)
     in the image's own mode. Every check happens before any file is written, and each file is encoded in memory
