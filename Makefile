@@ -42,7 +42,7 @@ bench: venv
 	$(BIN)/gdn bench
 
 ## make warmstart: retrain the cpu profile's shared warm starts and ship them: the generator as
-## gdn/weights/cpu-warmstart.pt, then the detector trained against it as gdn/weights/cpu-detector.pt
+## gdn/weights/cpu-warmstart.pt, then the detector trained against it, added to the same file
 ## (resumes runs/warmstart and runs/warmstart_detector if interrupted; see the Training chapter for times and logs)
 warmstart: venv
 	@if [ -f runs/warmstart/last.pt ]; then $(BIN)/gdn train --profile warmstart --out runs/warmstart --resume; \
@@ -53,7 +53,7 @@ warmstart: venv
 	$(BIN)/gdn train --profile warmstart_detector --out runs/warmstart_detector --resume; \
 	else $(BIN)/gdn train --profile warmstart_detector --out runs/warmstart_detector; fi
 	$(BIN)/python -c "from gdn.engine.checkpoint import pack_critic; from gdn.book.report import git_commit; \
-	print(pack_critic('runs/warmstart_detector', 'gdn/weights/cpu-detector.pt', commit=git_commit()))"
+	print(pack_critic('runs/warmstart_detector', 'gdn/weights/cpu-warmstart.pt', commit=git_commit()))"
 
 ## make lock: re-pin constraints.txt from the current venv
 lock: venv

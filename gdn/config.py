@@ -201,9 +201,9 @@ PROFILES: dict[str, dict[str, Any]] = {
                       framework="weight", hole_weight=6.0, lr=2e-4, lr_decay_at=4500, beta1=0.9, beta2=0.999,
                       batch_size=8, steps=5000, builtin_train=160000, builtin_test=48, num_workers=0, log_every=250,
                       eval_every=250, sample_every=2500, save_every=500, keep_every=1000, eval_per_bin=8),
-    # The shared starting point of the cpu profile's Det detectors (`make warmstart`, shipped as
-    # gdn/weights/cpu-detector.pt; cooldown_init): the cpu profile's detector trained alone against the warm-start
-    # generator for 4,000 steps, the last 350 at a tenth of its lr, with white holes (critic_corrupt) as in the cpu
+    # The shared starting point of the cpu profile's Det detectors (`make warmstart`, shipped in
+    # gdn/weights/cpu-warmstart.pt beside the generator; cooldown_init): the cpu profile's detector trained alone
+    # against the warm-start generator for 4,000 steps, the last 350 at a tenth of its lr, with white holes (critic_corrupt) as in the cpu
     # profile and thin scratches added to half its samples (critic_thin; the cool-down's quarter found Det's 2-4 px
     # fills 0.01 less often on the validation photos). A run needs one generator step: it is the first, at
     # learning rate 0, so the generator is the warm start's, bit for bit. Why: the detector's maps kept improving for
@@ -232,7 +232,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # and a loader process each would put twice as many busy processes as cores.
     "cpu": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="spline", augment="colour",
                 init="gdn:cpu-warmstart", batch_size=8, steps=300, critic_warmup=0, critic_cooldown=700,
-                cooldown_init="gdn:cpu-detector", critic_width=16, critic_corrupt=0.25, critic_thin=0.25, lr=1e-5,
+                cooldown_init="gdn:cpu-warmstart", critic_width=16, critic_corrupt=0.25, critic_thin=0.25, lr=1e-5,
                 d_lr=3e-4, lr_decay_at=650, beta1=0.5, beta2=0.999, builtin_train=160000, builtin_test=48, num_workers=0, log_every=25,
                 eval_every=100, sample_every=400, save_every=400, keep_every=800, eval_per_bin=8),
     # `make book PROFILE=study`: the frameworks, detector losses and weight mappings where each one's loss shapes the

@@ -85,10 +85,11 @@ def test_the_bundled_detector_warm_start_fits_the_cpu_profile():
 
     path = resolve_init(resolve("cpu").cooldown_init)
     ckpt = load_checkpoint(path)
-    assert path.name == "cpu-detector.pt" and "generator" not in ckpt
-    assert ckpt["config"].to_dict() == resolve("warmstart_detector").to_dict()  # make warmstart reproduces it
+    assert path.name == "cpu-warmstart.pt" and "generator" in ckpt  # one shipped file: generator and detector
+    assert ckpt["critic_config"] == resolve("warmstart_detector").to_dict()  # make warmstart reproduces it
     fw = Framework(resolve("cpu"))
     fw.critic.load_state_dict(ckpt["critic"])
-    meta = json.loads(path.with_suffix(".json").read_text())
-    saved = ckpt["config"]
-    assert meta["step"] == ckpt["step"] == saved.steps + saved.critic_cooldown and meta["git_commit"]
+    meta = json.loads(path.with_suffix(".json").read_text())["detector"]
+    saved = resolve("warmstart_detector")
+    assert meta["step"] == ckpt["critic_step"] == saved.steps + saved.critic_cooldown and meta["git_commit"]
+    assert meta["log_csv"][0].startswith("step,") and meta["log_csv"][-1].startswith(f"{meta['step']},")  # whole log

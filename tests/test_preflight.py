@@ -144,7 +144,7 @@ def test_an_init_checkpoint_of_another_shape_is_a_problem(tmp_path):
 
 def test_a_cool_down_detector_of_another_width_is_a_problem(tmp_path):
     found = preflight.check_cooldown_init(resolve("cpu"))  # the bundled detector of the cool-down
-    assert found.problems == [] and "cpu-detector.pt: loads into this config's detector" in found.passed[0]
+    assert found.problems == [] and "cpu-warmstart.pt: loads into this config's detector" in found.passed[0]
     found = preflight.check_cooldown_init(resolve("cpu", {"critic_width": "8"}))
     assert len(found.problems) == 1 and "its detector has critic_width=16" in found.problems[0]
     assert preflight.check_cooldown_init(resolve("cpu", {"framework": "weight"})).problems == []  # no detector to start

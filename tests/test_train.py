@@ -192,7 +192,7 @@ def test_init_starts_from_a_checkpoints_generator_and_warmup_freezes_it(tmp_path
 
 def test_cooldown_init_gives_the_cool_down_a_packed_detector_and_the_generator_never_meets_it(tmp_path):
     from gdn.config import ConfigError
-    from gdn.engine.checkpoint import pack_critic
+    from gdn.engine.checkpoint import pack_critic, pack_generator
     from gdn.engine.train import cooldown_critic
     from gdn.frameworks import Framework
 
@@ -207,6 +207,13 @@ def test_cooldown_init_gives_the_cool_down_a_packed_detector_and_the_generator_n
     ckpt = load_checkpoint(packed)
     assert "generator" not in ckpt and "opt_d" not in ckpt and json.loads((tmp_path / "det.json").read_text())["step"] == 4
     assert all(torch.equal(ckpt["critic"][k], run["critic"][k]) for k in run["critic"])
+    # added to a packed generator, the file holds both, and the detector is read from it
+    both = pack_critic(tmp_path / "pre", pack_generator(tmp_path / "pre", tmp_path / "both.pt"))
+    ckpt2 = load_checkpoint(both)
+    assert all(torch.equal(ckpt2["generator"][k], run["generator"][k]) for k in run["generator"])
+    assert json.loads((tmp_path / "both.json").read_text())["detector"]["step"] == 4
+    cool_cfg = _cfg(framework="det", critic_cooldown=1, cooldown_init=str(both))
+    assert all(torch.equal(v, run["critic"][k]) for k, v in cooldown_critic(cool_cfg).items())
     # Det runs with and without it: the same generator, bit for bit; another detector at the end
     base = dict(framework="det", steps=2, critic_cooldown=2, save_every=4, log_every=4, sample_every=1000)
     train(_cfg(**base), tmp_path / "plain", progress=False)

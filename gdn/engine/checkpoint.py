@@ -112,17 +112,28 @@ def pack_generator(run: str | os.PathLike, dest: str | os.PathLike, *, commit: s
 
 
 def pack_critic(run: str | os.PathLike, dest: str | os.PathLike, *, commit: str = "") -> Path:
-    """Ship the detector of a finished Det run (``run/last.pt``) as ``dest`` (``.pt``: detector weights, config
-    and step; no generator, no optimiser state) with ``dest.json`` beside it (config, log, commit), for a
-    config's ``cooldown_init``. This is how ``gdn/weights/cpu-detector.pt`` is made (``make warmstart``)."""
+    """Ship the detector of a finished Det run (``run/last.pt``) for a config's ``cooldown_init``: added to the
+    packed checkpoint ``dest`` if there is one (its generator kept; the detector's config, step and log under
+    ``critic_config`` / ``critic_step`` and ``dest.json``'s ``"detector"``), else written alone. This is how
+    ``make warmstart`` puts the detector beside the generator in ``gdn/weights/cpu-warmstart.pt``."""
+    import json
+
     run, dest = Path(run), Path(dest)
     ckpt = load_checkpoint(run / "last.pt")
     if ckpt["config"].framework != "det" or "critic" not in ckpt:
         raise CheckpointError(f"{run / 'last.pt'}: not a Det run; only a Det run has a detector to ship")
-    payload = {"format": FORMAT, "config": ckpt["config"].to_dict(), "step": ckpt["step"],
-               "critic": ckpt["critic"], "framework": "det"}
+    cfg = ckpt["config"].to_dict()
+    if dest.is_file():
+        load_checkpoint(dest)  # a packed checkpoint, or one clear error naming it
+        payload = torch.load(dest, map_location="cpu", weights_only=True)
+    else:
+        payload = {"format": FORMAT, "config": cfg, "step": ckpt["step"], "framework": "det"}
+    payload.update(critic=ckpt["critic"], critic_config=cfg, critic_step=ckpt["step"])
     atomic_write(dest, lambda f: torch.save(payload, f))
+    meta_path = dest.with_suffix(".json")
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {"config": cfg, "step": ckpt["step"]}
     log = (run / "log.csv").read_text() if (run / "log.csv").is_file() else ""
-    write_json(dest.with_suffix(".json"), {"config": ckpt["config"].to_dict(), "step": ckpt["step"],
-                                           "git_commit": commit, "log_csv": log.splitlines()}, indent=1)
+    meta["detector"] = {"config": cfg, "step": ckpt["step"], "git_commit": commit, "log_csv": log.splitlines()}
+    meta["command"] = "make warmstart"
+    write_json(meta_path, meta, indent=1)
     return dest

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from gdn.config import Config
+from gdn.config import Config, ConfigError, from_dict
 from gdn.device import autocast, resolve_device
 from gdn.engine.checkpoint import load_checkpoint, save_checkpoint
 from gdn.engine.loader import VAL_SEED, EpochSampler, build_train_set, build_val_images, run_loader
@@ -180,8 +180,8 @@ def init_generator(fw: Framework, cfg: Config) -> None:
 
 def cooldown_critic(cfg: Config) -> dict[str, torch.Tensor]:
     """The detector weights of ``cfg.cooldown_init`` (not in the paper): a checkpoint path, or ``gdn:NAME``
-    (``gdn/weights/NAME.pt``), holding a Det detector of this config's ``critic_width``
-    (:func:`gdn.engine.checkpoint.pack_critic` makes one); checked by loading them into a new detector, so a
+    (``gdn/weights/NAME.pt``), holding a Det detector of this config's ``critic_width``: a Det run's, or one
+    :func:`gdn.engine.checkpoint.pack_critic` shipped (``critic_config``); checked in a new detector, so a
     bad file fails before the first step, not at the cool-down. Training gives them to the run's detector as
     the cool-down begins (:meth:`gdn.frameworks.Framework.restart_critic`): the generator only ever meets the
     detector trained alongside it, and the cool-down re-fits this one to the final generator."""
@@ -190,7 +190,10 @@ def cooldown_critic(cfg: Config) -> dict[str, torch.Tensor]:
 
     path = resolve_init(cfg.cooldown_init)
     ckpt = load_checkpoint(path)
-    saved = ckpt["config"]
+    try:
+        saved = from_dict(ckpt["critic_config"]) if "critic_config" in ckpt else ckpt["config"]
+    except (ConfigError, TypeError) as e:
+        raise CheckpointError(f"{path}: its detector's config is not valid here ({e})") from None
     if saved.framework != "det" or "critic" not in ckpt:
         raise CheckpointError(f"{path}: holds no Det detector (framework={saved.framework!r}) for cooldown_init")
     if saved.critic_width != cfg.critic_width:
