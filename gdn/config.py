@@ -203,17 +203,18 @@ PROFILES: dict[str, dict[str, Any]] = {
                       eval_every=250, sample_every=2500, save_every=500, keep_every=1000, eval_per_bin=8),
     # The shared starting point of the cpu profile's Det detectors (`make warmstart`, shipped in
     # gdn/weights/cpu-warmstart.pt beside the generator; cooldown_init): the cpu profile's detector trained alone
-    # against the warm-start generator for 4,000 steps, the last 350 at a tenth of its lr, with white holes (critic_corrupt) as in the cpu
-    # profile and thin scratches added to half its samples (critic_thin; the cool-down's quarter found Det's 2-4 px
-    # fills 0.01 less often on the validation photos). A run needs one generator step: it is the first, at
-    # learning rate 0, so the generator is the warm start's, bit for bit. Why: the detector's maps kept improving for
-    # thousands of critic steps (free-form masks' AUROC 0.83 after the book's 700, 0.91 after 4,000; record of
-    # 7 December 2026), which the book's budget cannot give each of its five Det runs. The cpu runs' cool-downs start
-    # from it, so their generators train as before (the same bits) and only their maps change.
+    # against the warm-start generator for 8,000 steps, the last 350 at a tenth of its lr, with white holes
+    # (critic_corrupt) as in the cpu profile and thin scratches added to half its samples (critic_thin; the
+    # cool-down's quarter found Det's 2-4 px fills 0.01 less often on the validation photos). A run needs one
+    # generator step: it is the first, at learning rate 0, so the generator is the warm start's, bit for bit. Why:
+    # the detector's maps kept improving for thousands of critic steps (free-form masks' AUROC 0.83 after the book's
+    # 700, 0.91 after 4,000, 0.92 after 8,000, where white 2-4 px scratches went from 0.93-0.96 to 0.95-0.97; records
+    # of 7 and 8 December 2026), which the book's budget cannot give each of its five Det runs. The cpu runs'
+    # cool-downs start from it, so their generators train as before (the same bits) and only their maps change.
     "warmstart_detector": dict(size=64, width=16, res_blocks=4, norm="none", colour_anchor="spline", augment="colour",
                                framework="det", init="gdn:cpu-warmstart", batch_size=8, steps=1, lr=0.0,
-                               critic_cooldown=4000, critic_width=16, critic_corrupt=0.25, critic_thin=0.5,
-                               d_lr=3e-4, lr_decay_at=3651, beta1=0.5, beta2=0.999, builtin_train=160000,
+                               critic_cooldown=8000, critic_width=16, critic_corrupt=0.25, critic_thin=0.5,
+                               d_lr=3e-4, lr_decay_at=7651, beta1=0.5, beta2=0.999, builtin_train=160000,
                                builtin_test=48, num_workers=0, log_every=100, eval_every=500, sample_every=1000,
                                save_every=500, keep_every=1000, eval_per_bin=8),
     # The default of `make book` on 2 CPU cores: every run fine-tunes the warm start (paired comparisons) for 300
