@@ -53,7 +53,8 @@ warmstart: venv
 	$(BIN)/gdn train --profile warmstart_detector --out runs/warmstart_detector --resume; \
 	else $(BIN)/gdn train --profile warmstart_detector --out runs/warmstart_detector; fi
 	$(BIN)/python -c "from gdn.engine.checkpoint import pack_critic; from gdn.book.report import git_commit; \
-	print(pack_critic('runs/warmstart_detector', 'gdn/weights/cpu-warmstart.pt', commit=git_commit()))"
+	print(pack_critic('runs/warmstart_detector', 'gdn/weights/cpu-warmstart.pt', commit=git_commit(), \
+	command='make warmstart'))"
 
 ## make lock: re-pin constraints.txt from the current venv
 lock: venv

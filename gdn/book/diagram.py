@@ -185,7 +185,7 @@ def framework_diagram(cfg, title: str = ""):
     extra = [f"not in the paper: also on $I_{{in}}$ of {cfg.critic_corrupt:.0%} of\neach batch (critic_corrupt)"
              ] if cfg.critic_corrupt > 0 else []
     if cfg.cooldown_init:
-        extra.append(f"not in the paper: the cool-down starts from\na trained detector (cooldown_init)")
+        extra.append("not in the paper: the cool-down starts from\na trained detector (cooldown_init)")
     if cfg.critic_thin > 0:
         extra.append(f"not in the paper: thin scratches added to M\n"
                      f"in {cfg.critic_thin:.0%} of its cool-down (critic_thin)")

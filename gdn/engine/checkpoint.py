@@ -111,11 +111,12 @@ def pack_generator(run: str | os.PathLike, dest: str | os.PathLike, *, commit: s
     return dest
 
 
-def pack_critic(run: str | os.PathLike, dest: str | os.PathLike, *, commit: str = "") -> Path:
+def pack_critic(run: str | os.PathLike, dest: str | os.PathLike, *, commit: str = "", command: str = "") -> Path:
     """Ship the detector of a finished Det run (``run/last.pt``) for a config's ``cooldown_init``: added to the
     packed checkpoint ``dest`` if there is one (its generator kept; the detector's config, step and log under
     ``critic_config`` / ``critic_step`` and ``dest.json``'s ``"detector"``), else written alone. This is how
-    ``make warmstart`` puts the detector beside the generator in ``gdn/weights/cpu-warmstart.pt``."""
+    ``make warmstart`` puts the detector beside the generator in ``gdn/weights/cpu-warmstart.pt``; ``command``,
+    if given, is recorded in ``dest.json`` as what regenerates the file."""
     import json
 
     run, dest = Path(run), Path(dest)
@@ -134,6 +135,7 @@ def pack_critic(run: str | os.PathLike, dest: str | os.PathLike, *, commit: str 
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {"config": cfg, "step": ckpt["step"]}
     log = (run / "log.csv").read_text() if (run / "log.csv").is_file() else ""
     meta["detector"] = {"config": cfg, "step": ckpt["step"], "git_commit": commit, "log_csv": log.splitlines()}
-    meta["command"] = "make warmstart"
+    if command:
+        meta["command"] = command
     write_json(meta_path, meta, indent=1)
     return dest
